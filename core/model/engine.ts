@@ -1,0 +1,514 @@
+/**
+ * Forward and backward passes with tfjs-core on the active backend (written out by hand rather
+ * than with tf.grad, so that every reduction over examples stays inside one chunk).
+ *
+ * A batch of m examples is cut into chunks of `chunkSize` (the last one may be smaller). Full
+ * chunks are processed together as a [C, chunkSize, n] tensor and the partial chunk on its own;
+ * every quantity summed over examples (weight gradients, losses, batch-norm moments and the
+ * gradients through batch norm) is computed per chunk, so a chunk's numbers do not depend on which
+ * other chunks share the call. Per-chunk gradients are then summed in canonical tree order
+ * (core/reduce-tree.ts). This is what makes training bitwise independent of the number of workers.
+ *
+ * Losses per example (z = logits of the last dense layer, K outputs):
+ * - softmax: L = logΣₖexp(zₖ) − z_y, dL/dz = softmax(z) − onehot(y);
+ * - sigmoid: L = max(z, 0) − z·y + log(1 + e^(−|z|)), dL/dz = σ(z) − y;
+ * - linear:  L = (1/K)·Σₖ(zₖ − yₖ)², dL/dz = (2/K)·(z − y).
+ * Results are sums over examples; dividing by the batch size and adding the regularization penalty
+ * is the caller's job (the coordinator does it centrally, see regularization.ts).
+ */
+import { tf } from "../tf.ts";
+import { addFloat32, treeReduce } from "../reduce-tree.ts";
+import type { ChunkMoments } from "./batch-norm.ts";
+import { fillDropoutMask } from "./dropout.ts";
+import type { Tensors } from "./parameters.ts";
+import type { ModelPlan } from "./spec.ts";
+
+type Tensor = InstanceType<typeof tf.Tensor>;
+
+/** A shard of examples. */
+export interface Batch {
+  /** Row-major [m, inputSize]. */
+  readonly inputs: Float32Array;
+  /** Class indices [m] (softmax: 0..K−1, sigmoid: 0 or 1), or row-major targets [m, K] (linear). */
+  readonly labels: Int32Array | Float32Array;
+  /** Global example index of each row: the key of its dropout masks. */
+  readonly indices: ArrayLike<number>;
+}
+
+export interface TrainOptions {
+  readonly step: number;
+  readonly seed: number;
+  readonly chunkSize: number;
+  /** Also return the gradients of every chunk (row-major [chunks, ...shape]). */
+  readonly perChunk?: boolean;
+}
+
+/** Per-chunk scalars, in chunk order. */
+export interface ChunkStats {
+  readonly count: Int32Array;
+  /** Sum of the per-example losses of each chunk. */
+  readonly loss: Float64Array;
+  readonly correct: Int32Array;
+}
+
+export interface GradientResult {
+  readonly count: number;
+  /** Σ of per-example losses, chunk sums combined in canonical tree order. */
+  readonly lossSum: number;
+  /** Examples whose prediction is right (always 0 for a linear output). */
+  readonly correct: number;
+  readonly chunks: ChunkStats;
+  /** Gradient sums of every parameter over this call's chunks, in canonical tree order. */
+  readonly gradients: Tensors;
+  /** Per-chunk gradient sums, [chunks, ...shape], when `perChunk` was asked for. */
+  readonly chunkGradients?: Tensors;
+  /** Chunk moments of every batch-norm layer (`batchnorm{i}`), before normalization. */
+  readonly batchNorm: Record<string, ChunkMoments>;
+}
+
+export interface EvaluateOptions {
+  readonly chunkSize: number;
+  /** Also return the model outputs (probabilities for softmax/sigmoid, values for linear). */
+  readonly outputs?: boolean;
+}
+
+export interface EvaluateResult {
+  readonly count: number;
+  readonly lossSum: number;
+  readonly correct: number;
+  readonly chunks: ChunkStats;
+  /** Row-major [m, K] when asked for. */
+  readonly outputs?: Float32Array;
+}
+
+interface Group {
+  /** First row of the group in the batch. */
+  readonly row: number;
+  readonly chunks: number;
+  readonly size: number;
+}
+
+function groupsOf(m: number, chunkSize: number): Group[] {
+  const full = Math.floor(m / chunkSize);
+  const groups: Group[] = [];
+  if (full > 0) groups.push({ row: 0, chunks: full, size: chunkSize });
+  if (m % chunkSize > 0) groups.push({ row: full * chunkSize, chunks: 1, size: m % chunkSize });
+  return groups;
+}
+
+function checkBatch(plan: ModelPlan, batch: Batch, chunkSize: number): number {
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) {
+    throw new RangeError(`Cannot run model: 'chunkSize' must be an integer ≥ 1, current value is ${chunkSize}`);
+  }
+  const n = plan.inputSize;
+  if (batch.inputs.length === 0 || batch.inputs.length % n !== 0) {
+    throw new RangeError(
+      `Cannot run model: 'inputs' must hold m × ${n} values with m ≥ 1, current length is ${batch.inputs.length}`,
+    );
+  }
+  const m = batch.inputs.length / n;
+  for (let i = 0; i < batch.inputs.length; i++) {
+    if (!Number.isFinite(batch.inputs[i])) {
+      throw new RangeError(`Cannot run model: 'inputs[${i}]' must be finite, current value is ${batch.inputs[i]}`);
+    }
+  }
+  if (batch.indices.length !== m) {
+    throw new RangeError(`Cannot run model: 'indices' must have ${m} entries (one per example), current length is ${batch.indices.length}`);
+  }
+  const K = plan.outputs;
+  const { labels } = batch;
+  if (plan.spec.output === "linear") {
+    if (!(labels instanceof Float32Array) || labels.length !== m * K) {
+      throw new TypeError(`Cannot run model: 'labels' must be a Float32Array of ${m} × ${K} targets for a linear output`);
+    }
+    for (let i = 0; i < labels.length; i++) {
+      if (!Number.isFinite(labels[i])) {
+        throw new RangeError(`Cannot run model: 'labels[${i}]' must be finite, current value is ${labels[i]}`);
+      }
+    }
+  } else {
+    const classes = plan.spec.output === "sigmoid" ? 2 : K;
+    if (!(labels instanceof Int32Array) || labels.length !== m) {
+      throw new TypeError(`Cannot run model: 'labels' must be an Int32Array of ${m} class indices`);
+    }
+    for (let i = 0; i < m; i++) {
+      if (labels[i] < 0 || labels[i] >= classes) {
+        throw new RangeError(`Cannot run model: 'labels[${i}]' must be a class index in [0, ${classes - 1}], current value is ${labels[i]}`);
+      }
+    }
+  }
+  return m;
+}
+
+function toTensors(plan: ModelPlan, params: Tensors, state?: Tensors): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const p of plan.parameters) out.set(p.name, tf.tensor(params[p.name], p.shape as number[], "float32"));
+  if (state) {
+    for (const s of plan.batchNormState) out.set(s.name, tf.tensor(state[s.name], s.shape as number[], "float32"));
+  }
+  return out;
+}
+
+/** Per-example loss [C, S] and dL/dz [C, S, K] (the latter only when `withGradient`). */
+function lossAndGradient(
+  plan: ModelPlan,
+  z: Tensor,
+  y: Tensor,
+  withGradient: boolean,
+): { loss: Tensor; correct: Tensor; dz?: Tensor; outputs: Tensor } {
+  const K = plan.outputs;
+  switch (plan.spec.output) {
+    case "softmax": {
+      const oneHot = tf.cast(tf.oneHot(y as never, K), "float32");
+      const logProb = tf.logSoftmax(z, -1);
+      const loss = tf.neg(tf.sum(tf.mul(oneHot, logProb), -1));
+      const prob = tf.exp(logProb);
+      const correct = tf.cast(tf.equal(tf.argMax(z, -1), y), "int32");
+      return { loss, correct, dz: withGradient ? tf.sub(prob, oneHot) : undefined, outputs: prob };
+    }
+    case "sigmoid": {
+      const yf = tf.expandDims(tf.cast(y, "float32"), -1);
+      const loss = tf.squeeze(
+        tf.add(tf.sub(tf.relu(z), tf.mul(z, yf)), tf.log1p(tf.exp(tf.neg(tf.abs(z))))),
+        [-1],
+      );
+      const prob = tf.sigmoid(z);
+      const correct = tf.cast(tf.squeeze(tf.equal(tf.cast(tf.greater(z, 0), "float32"), yf), [-1]), "int32");
+      return { loss, correct, dz: withGradient ? tf.sub(prob, yf) : undefined, outputs: prob };
+    }
+    case "linear": {
+      const diff = tf.sub(z, y);
+      const loss = tf.div(tf.sum(tf.square(diff), -1), K);
+      const correct = tf.zeros(loss.shape, "int32");
+      return { loss, correct, dz: withGradient ? tf.mul(diff, 2 / K) : undefined, outputs: z };
+    }
+  }
+}
+
+interface LayerCache {
+  input?: Tensor;
+  output?: Tensor;
+  mask?: Tensor;
+  xhat?: Tensor;
+  invStd?: Tensor;
+}
+
+/**
+ * Forward pass of one group ([C, S, n] inputs) in training or inference mode. Returns the logits
+ * and, per layer, what the backward pass needs. Must run inside a tidy.
+ */
+function forward(
+  plan: ModelPlan,
+  t: Map<string, Tensor>,
+  x: Tensor,
+  mode: { train: true; masks: Map<number, Tensor>; moments: Record<string, { mean: Tensor; m2: Tensor }> } | { train: false },
+): { logits: Tensor; caches: LayerCache[] } {
+  const [C, S] = x.shape;
+  let a = x;
+  const caches: LayerCache[] = [];
+  plan.spec.layers.forEach((layer, i) => {
+    const cache: LayerCache = { input: a };
+    switch (layer.type) {
+      case "dense": {
+        const nIn = a.shape[2]!;
+        let z = tf.matMul(tf.reshape(a, [C * S, nIn]), t.get(`dense${i}.W`)!);
+        const b = t.get(`dense${i}.b`);
+        if (b) z = tf.add(z, b);
+        a = tf.reshape(z, [C, S, layer.units]);
+        break;
+      }
+      case "batchnorm": {
+        const gamma = t.get(`batchnorm${i}.gamma`)!, beta = t.get(`batchnorm${i}.beta`)!;
+        if (mode.train) {
+          const mean = tf.mean(a, 1, true);
+          const centered = tf.sub(a, mean);
+          const m2 = tf.sum(tf.square(centered), 1, true);
+          const invStd = tf.rsqrt(tf.add(tf.div(m2, S), layer.epsilon));
+          const xhat = tf.mul(centered, invStd);
+          mode.moments[`batchnorm${i}`] = { mean: tf.squeeze(mean, [1]), m2: tf.squeeze(m2, [1]) };
+          cache.xhat = xhat;
+          cache.invStd = invStd;
+          a = tf.add(tf.mul(xhat, gamma), beta);
+        } else {
+          const mean = t.get(`batchnorm${i}.mean`)!, variance = t.get(`batchnorm${i}.variance`)!;
+          const invStd = tf.rsqrt(tf.add(variance, layer.epsilon));
+          a = tf.add(tf.mul(tf.mul(tf.sub(a, mean), invStd), gamma), beta);
+        }
+        break;
+      }
+      case "dropout": {
+        if (mode.train) {
+          cache.mask = mode.masks.get(i)!;
+          a = tf.mul(a, cache.mask);
+        }
+        break;
+      }
+      case "relu":
+        a = tf.relu(a);
+        break;
+      case "leakyRelu":
+        a = tf.leakyRelu(a, layer.alpha ?? 0.01);
+        break;
+      case "tanh":
+        a = tf.tanh(a);
+        break;
+      case "sigmoid":
+        a = tf.sigmoid(a);
+        break;
+      case "linear":
+        break;
+    }
+    cache.output = a;
+    caches.push(cache);
+  });
+  return { logits: a, caches };
+}
+
+/**
+ * Backward pass of one group from dL/dz of the logits. Returns per-chunk gradients: a [C, ...shape]
+ * tensor, or for weight matrices one tensor per chunk.
+ */
+function backward(
+  plan: ModelPlan,
+  t: Map<string, Tensor>,
+  caches: LayerCache[],
+  dLogits: Tensor,
+): Record<string, Tensor | Tensor[]> {
+  const grads: Record<string, Tensor | Tensor[]> = {};
+  let d = dLogits;
+  for (let i = plan.spec.layers.length - 1; i >= 0; i--) {
+    const layer = plan.spec.layers[i];
+    const cache = caches[i];
+    const [C, S] = d.shape;
+    switch (layer.type) {
+      case "dense": {
+        const input = cache.input!;
+        const nIn = input.shape[2]!;
+        // Rank-2, untransposed matMuls only: tfjs-wasm sends those to XNNPACK (~20 GFLOP/s);
+        // transposed or batched ones take a generic loop that is 10–20× slower.
+        const xT = tf.unstack(tf.transpose(input, [0, 2, 1]));
+        const ds = tf.unstack(d);
+        grads[`dense${i}.W`] = xT.map((x, c) => tf.matMul(x, ds[c]));
+        if (t.has(`dense${i}.b`)) grads[`dense${i}.b`] = tf.sum(d, 1);
+        if (i > 0) {
+          const dz2 = tf.reshape(d, [C * S, layer.units]);
+          d = tf.reshape(tf.matMul(dz2, tf.transpose(t.get(`dense${i}.W`)!)), [C, S, nIn]);
+        }
+        break;
+      }
+      case "batchnorm": {
+        const xhat = cache.xhat!, invStd = cache.invStd!;
+        grads[`batchnorm${i}.gamma`] = tf.sum(tf.mul(d, xhat), 1);
+        grads[`batchnorm${i}.beta`] = tf.sum(d, 1);
+        // dx = (invStd/S)·(S·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)), sums over the chunk's examples.
+        const dxhat = tf.mul(d, t.get(`batchnorm${i}.gamma`)!);
+        const sumD = tf.sum(dxhat, 1, true);
+        const sumDX = tf.sum(tf.mul(dxhat, xhat), 1, true);
+        d = tf.mul(tf.div(invStd, S), tf.sub(tf.sub(tf.mul(dxhat, S), sumD), tf.mul(xhat, sumDX)));
+        break;
+      }
+      case "dropout":
+        if (cache.mask) d = tf.mul(d, cache.mask);
+        break;
+      case "relu":
+        d = tf.mul(d, tf.step(cache.input!, 0));
+        break;
+      case "leakyRelu": {
+        const alpha = layer.alpha ?? 0.01;
+        d = tf.mul(d, tf.where(tf.greater(cache.input!, 0), tf.onesLike(d), tf.fill(d.shape, alpha)));
+        break;
+      }
+      case "tanh":
+        d = tf.mul(d, tf.sub(1, tf.square(cache.output!)));
+        break;
+      case "sigmoid": {
+        const s = cache.output!;
+        d = tf.mul(d, tf.mul(s, tf.sub(1, s)));
+        break;
+      }
+      case "linear":
+        break;
+    }
+  }
+  return grads;
+}
+
+function labelTensor(plan: ModelPlan, labels: Int32Array | Float32Array, group: Group): Tensor {
+  const K = plan.outputs;
+  if (plan.spec.output === "linear") {
+    const rows = labels.subarray(group.row * K, (group.row + group.chunks * group.size) * K);
+    return tf.tensor3d(rows as Float32Array, [group.chunks, group.size, K], "float32");
+  }
+  const rows = labels.subarray(group.row, group.row + group.chunks * group.size);
+  return tf.tensor2d(rows as Int32Array, [group.chunks, group.size], "int32");
+}
+
+function inputTensor(plan: ModelPlan, inputs: Float32Array, group: Group): Tensor {
+  const n = plan.inputSize;
+  const rows = inputs.subarray(group.row * n, (group.row + group.chunks * group.size) * n);
+  return tf.tensor3d(rows, [group.chunks, group.size, n], "float32");
+}
+
+function sumInt(a: Int32Array, group: Group): Int32Array {
+  const out = new Int32Array(group.chunks);
+  for (let c = 0; c < group.chunks; c++) {
+    let s = 0;
+    for (let j = 0; j < group.size; j++) s += a[c * group.size + j];
+    out[c] = s;
+  }
+  return out;
+}
+
+/**
+ * Loss sum, gradient sums, correct count and batch-norm chunk moments of a shard in training mode
+ * (dropout on, batch norm over each chunk). All tensors it creates are disposed before it returns.
+ */
+export async function computeGradients(
+  plan: ModelPlan,
+  params: Tensors,
+  batch: Batch,
+  options: TrainOptions,
+): Promise<GradientResult> {
+  const m = checkBatch(plan, batch, options.chunkSize);
+  const groups = groupsOf(m, options.chunkSize);
+  const totalChunks = groups.reduce((s, g) => s + g.chunks, 0);
+  const t = toTensors(plan, params);
+  const chunkGrads: Record<string, Float32Array> = {};
+  for (const p of plan.parameters) chunkGrads[p.name] = new Float32Array(totalChunks * sizeOf(p.shape));
+  const bnLayers = plan.spec.layers.flatMap((l, i) => (l.type === "batchnorm" ? [i] : []));
+  const moments: Record<string, ChunkMoments> = {};
+  for (const i of bnLayers) {
+    const units = plan.widths[i];
+    moments[`batchnorm${i}`] = {
+      count: new Int32Array(totalChunks),
+      mean: new Float32Array(totalChunks * units),
+      m2: new Float32Array(totalChunks * units),
+    };
+  }
+  const chunkLoss = new Float64Array(totalChunks);
+  const chunkCorrect = new Int32Array(totalChunks);
+  const chunkCount = new Int32Array(totalChunks);
+  try {
+    let chunk0 = 0;
+    for (const group of groups) {
+      const out = tf.tidy(() => {
+        const masks = new Map<number, Tensor>();
+        plan.spec.layers.forEach((layer, i) => {
+          if (layer.type !== "dropout" || layer.keepProb === 1) return;
+          const units = plan.widths[i];
+          const rows = group.chunks * group.size;
+          const idx = Array.prototype.slice.call(batch.indices, group.row, group.row + rows) as number[];
+          const mask = fillDropoutMask(new Float32Array(rows * units), { seed: options.seed, step: options.step, layer: i }, idx, units, layer.keepProb);
+          masks.set(i, tf.tensor3d(mask as Float32Array, [group.chunks, group.size, units]));
+        });
+        const stats: Record<string, { mean: Tensor; m2: Tensor }> = {};
+        const x = inputTensor(plan, batch.inputs, group);
+        const y = labelTensor(plan, batch.labels, group);
+        const { logits, caches } = forward(plan, t, x, { train: true, masks, moments: stats });
+        const { loss, correct, dz } = lossAndGradient(plan, logits, y, true);
+        const grads = backward(plan, t, caches, dz!);
+        return { loss: tf.sum(loss, 1), correct, grads, stats };
+      });
+      const [loss, correct] = await Promise.all([out.loss.data(), out.correct.data()]);
+      for (let c = 0; c < group.chunks; c++) {
+        chunkLoss[chunk0 + c] = loss[c];
+        chunkCount[chunk0 + c] = group.size;
+      }
+      chunkCorrect.set(sumInt(correct as Int32Array, group), chunk0);
+      for (const p of plan.parameters) {
+        const size = sizeOf(p.shape);
+        const g = out.grads[p.name];
+        const perChunk = Array.isArray(g) ? g : [g];
+        let offset = chunk0 * size;
+        for (const part of perChunk) {
+          const data = (await part.data()) as Float32Array;
+          chunkGrads[p.name].set(data, offset);
+          offset += data.length;
+        }
+      }
+      for (const [name, s] of Object.entries(out.stats)) {
+        const target = moments[name];
+        const units = target.mean.length / totalChunks;
+        target.mean.set((await s.mean.data()) as Float32Array, chunk0 * units);
+        target.m2.set((await s.m2.data()) as Float32Array, chunk0 * units);
+        target.count.fill(group.size, chunk0, chunk0 + group.chunks);
+      }
+      tf.dispose(out);
+      chunk0 += group.chunks;
+    }
+  } finally {
+    tf.dispose([...t.values()]);
+  }
+  const gradients: Tensors = {};
+  for (const p of plan.parameters) {
+    const size = sizeOf(p.shape);
+    const all = chunkGrads[p.name];
+    gradients[p.name] = treeReduce(totalChunks, (c) => all.subarray(c * size, (c + 1) * size), addFloat32);
+    if (totalChunks === 1) gradients[p.name] = gradients[p.name].slice();
+  }
+  const chunks = { count: chunkCount, loss: chunkLoss, correct: chunkCorrect };
+  return {
+    count: m,
+    lossSum: treeReduce(totalChunks, (c) => chunkLoss[c], (a, b) => a + b),
+    correct: chunkCorrect.reduce((a, b) => a + b, 0),
+    chunks,
+    gradients,
+    chunkGradients: options.perChunk ? chunkGrads : undefined,
+    batchNorm: moments,
+  };
+}
+
+/**
+ * Loss sum, correct count and optionally the outputs of a shard in inference mode: no dropout,
+ * batch norm with the running statistics `batchNormState`. Disposes every tensor it creates.
+ */
+export async function evaluate(
+  plan: ModelPlan,
+  params: Tensors,
+  batchNormState: Tensors,
+  batch: Batch,
+  options: EvaluateOptions,
+): Promise<EvaluateResult> {
+  const m = checkBatch(plan, batch, options.chunkSize);
+  const groups = groupsOf(m, options.chunkSize);
+  const totalChunks = groups.reduce((s, g) => s + g.chunks, 0);
+  const t = toTensors(plan, params, batchNormState);
+  const chunkLoss = new Float64Array(totalChunks);
+  const chunkCorrect = new Int32Array(totalChunks);
+  const chunkCount = new Int32Array(totalChunks);
+  const outputs = options.outputs ? new Float32Array(m * plan.outputs) : undefined;
+  try {
+    let chunk0 = 0;
+    for (const group of groups) {
+      const out = tf.tidy(() => {
+        const x = inputTensor(plan, batch.inputs, group);
+        const y = labelTensor(plan, batch.labels, group);
+        const { logits } = forward(plan, t, x, { train: false });
+        const r = lossAndGradient(plan, logits, y, false);
+        return { loss: tf.sum(r.loss, 1), correct: r.correct, outputs: r.outputs };
+      });
+      const [loss, correct] = await Promise.all([out.loss.data(), out.correct.data()]);
+      for (let c = 0; c < group.chunks; c++) {
+        chunkLoss[chunk0 + c] = loss[c];
+        chunkCount[chunk0 + c] = group.size;
+      }
+      chunkCorrect.set(sumInt(correct as Int32Array, group), chunk0);
+      if (outputs) outputs.set((await out.outputs.data()) as Float32Array, group.row * plan.outputs);
+      tf.dispose(out);
+      chunk0 += group.chunks;
+    }
+  } finally {
+    tf.dispose([...t.values()]);
+  }
+  return {
+    count: m,
+    lossSum: treeReduce(totalChunks, (c) => chunkLoss[c], (a, b) => a + b),
+    correct: chunkCorrect.reduce((a, b) => a + b, 0),
+    chunks: { count: chunkCount, loss: chunkLoss, correct: chunkCorrect },
+    outputs,
+  };
+}
+
+function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}

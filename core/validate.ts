@@ -1,0 +1,76 @@
+/**
+ * Small helpers for validating plain JSON-like values with errors that name the field and quote
+ * the value (TypeError for a wrong type, RangeError for a value out of range).
+ */
+
+/** Quotes a value for an error message. */
+export function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) {
+    return String(value);
+  }
+  try {
+    const s = JSON.stringify(value);
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Asserts a plain object and that it has no key outside `allowed`. */
+export function expectRecord(
+  value: unknown,
+  path: string,
+  allowed: readonly string[],
+  what: string,
+): Record<string, unknown> {
+  if (!isRecord(value)) {
+    throw new TypeError(`Cannot ${what}: '${path}' must be an object, current value is ${show(value)}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw new TypeError(
+        `Cannot ${what}: '${path}.${key}' is not a known field (expected one of ${allowed.join(", ")})`,
+      );
+    }
+  }
+  return value;
+}
+
+/** A finite number in [min, max] (bounds inclusive unless `exclusive` says otherwise). */
+export function expectNumber(
+  value: unknown,
+  path: string,
+  what: string,
+  range: { min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean; integer?: boolean } = {},
+): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new TypeError(`Cannot ${what}: '${path}' must be a finite number, current value is ${show(value)}`);
+  }
+  if (range.integer && !Number.isInteger(value)) {
+    throw new RangeError(`Cannot ${what}: '${path}' must be an integer, current value is ${value}`);
+  }
+  const { min, max } = range;
+  const low = min !== undefined && (range.minExclusive ? value <= min : value < min);
+  const high = max !== undefined && (range.maxExclusive ? value >= max : value > max);
+  if (low || high) {
+    const lo = min === undefined ? "(-inf" : `${range.minExclusive ? "(" : "["}${min}`;
+    const hi = max === undefined ? "inf)" : `${max}${range.maxExclusive ? ")" : "]"}`;
+    throw new RangeError(`Cannot ${what}: '${path}' must be in ${lo}, ${hi}, current value is ${value}`);
+  }
+  return value;
+}
+
+/** One of the listed strings. */
+export function expectEnum<T extends string>(value: unknown, path: string, what: string, options: readonly T[]): T {
+  if (typeof value !== "string" || !(options as readonly string[]).includes(value)) {
+    throw new TypeError(
+      `Cannot ${what}: '${path}' must be one of ${options.map((o) => JSON.stringify(o)).join(", ")}, current value is ${show(value)}`,
+    );
+  }
+  return value as T;
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { alignedBlocks, treeReduce } from "../../core/reduce-tree.ts";
+
+const show = (n: number) => treeReduce(n, (i) => String(i), (a, b) => `(${a}+${b})`);
+
+describe("canonical reduction tree", () => {
+  it("pairs aligned blocks", () => {
+    expect(show(1)).toBe("0");
+    expect(show(4)).toBe("((0+1)+(2+3))");
+    expect(show(5)).toBe("(((0+1)+(2+3))+4)");
+    expect(show(7)).toBe("(((0+1)+(2+3))+((4+5)+6))");
+    expect(() => show(0)).toThrow(RangeError);
+  });
+
+  it("splits a range into maximal aligned blocks", () => {
+    expect(alignedBlocks(0, 8, 8)).toEqual([{ start: 0, count: 8 }]);
+    expect(alignedBlocks(3, 8, 8)).toEqual([{ start: 3, count: 1 }, { start: 4, count: 4 }]);
+    expect(alignedBlocks(0, 3, 8)).toEqual([{ start: 0, count: 2 }, { start: 2, count: 1 }]);
+    expect(alignedBlocks(4, 7, 7)).toEqual([{ start: 4, count: 3 }]);
+    expect(alignedBlocks(0, 5, 5)).toEqual([{ start: 0, count: 5 }]);
+    expect(() => alignedBlocks(2, 2, 4)).toThrow(RangeError);
+  });
+
+  it("gives the same tree whichever way the chunks are sharded", () => {
+    for (let n = 1; n <= 20; n++) {
+      const whole = show(n);
+      for (let cut = 1; cut < n; cut++) {
+        // Two shards [0, cut) and [cut, n): each pre-sums its aligned blocks, in the block's own
+        // local tree; the coordinator completes the tree from the block sums.
+        const blocks = [...alignedBlocks(0, cut, n), ...alignedBlocks(cut, n, n)];
+        const sums = new Map(blocks.map((b) => [b.start, treeReduce(b.count, (i) => String(b.start + i), (x, y) => `(${x}+${y})`)]));
+        const complete = (lo: number, span: number): string => {
+          if (blocks.some((b) => b.start === lo && b.count === Math.min(span, n - lo))) return sums.get(lo)!;
+          const half = span / 2;
+          if (lo + half >= n) return complete(lo, half);
+          return `(${complete(lo, half)}+${complete(lo + half, half)})`;
+        };
+        let root = 1;
+        while (root < n) root *= 2;
+        expect(complete(0, root)).toBe(whole);
+      }
+    }
+  });
+});
