@@ -20,7 +20,7 @@ import { tf } from "../tf.ts";
 import { addFloat32, treeReduce } from "../reduce-tree.ts";
 import type { ChunkMoments } from "./batch-norm.ts";
 import { fillDropoutMask } from "./dropout.ts";
-import type { Tensors } from "./parameters.ts";
+import { checkTensors, type Tensors } from "./parameters.ts";
 import type { ModelPlan } from "./spec.ts";
 
 type Tensor = InstanceType<typeof tf.Tensor>;
@@ -370,6 +370,7 @@ export async function computeGradients(
   options: TrainOptions,
 ): Promise<GradientResult> {
   const m = checkBatch(plan, batch, options.chunkSize);
+  checkTensors(params, plan.parameters, "parameters");
   const groups = groupsOf(m, options.chunkSize);
   const totalChunks = groups.reduce((s, g) => s + g.chunks, 0);
   const t = toTensors(plan, params);
@@ -470,6 +471,8 @@ export async function evaluate(
   options: EvaluateOptions,
 ): Promise<EvaluateResult> {
   const m = checkBatch(plan, batch, options.chunkSize);
+  checkTensors(params, plan.parameters, "parameters");
+  checkTensors(batchNormState, plan.batchNormState, "batchNorm");
   const groups = groupsOf(m, options.chunkSize);
   const totalChunks = groups.reduce((s, g) => s + g.chunks, 0);
   const t = toTensors(plan, params, batchNormState);
