@@ -64,3 +64,26 @@ export function addFloat32(a: Float32Array, b: Float32Array): Float32Array {
   for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
   return out;
 }
+
+/**
+ * Completes the canonical tree over `total` chunks from the sums of blocks that are tree nodes
+ * (as returned by {@link alignedBlocks}) and cover [0, total) exactly. The coordinator calls this
+ * with the blocks that its workers returned; the result is the same bits however the chunks were
+ * sharded. Throws a RangeError naming the first chunk no block covers.
+ */
+export function combineBlocks<T>(
+  blocks: readonly (Block & { readonly value: T })[],
+  total: number,
+  combine: (left: T, right: T) => T,
+): T {
+  const byStart = new Map(blocks.map((b) => [b.start, b]));
+  const node = (lo: number, span: number): T => {
+    const block = byStart.get(lo);
+    if (block && block.count === Math.min(span, total - lo)) return block.value;
+    if (span === 1) throw new RangeError(`Cannot combine blocks: chunk ${lo} of ${total} is not covered by a tree-aligned block`);
+    const half = span / 2;
+    if (lo + half >= total) return node(lo, half);
+    return combine(node(lo, half), node(lo + half, half));
+  };
+  return node(0, nextPowerOfTwo(total));
+}

@@ -17,7 +17,7 @@
  * is the caller's job (the coordinator does it centrally, see regularization.ts).
  */
 import { tf } from "../tf.ts";
-import { addFloat32, treeReduce } from "../reduce-tree.ts";
+import { addFloat32, type Block, combineBlocks, treeReduce } from "../reduce-tree.ts";
 import type { ChunkMoments } from "./batch-norm.ts";
 import { fillDropoutMask } from "./dropout.ts";
 import { checkTensors, type Tensors } from "./parameters.ts";
@@ -39,7 +39,13 @@ export interface TrainOptions {
   readonly step: number;
   readonly seed: number;
   readonly chunkSize: number;
-  /** Also return the gradients of every chunk (row-major [chunks, ...shape]). */
+  /**
+   * Chunk ranges of this call (0-based) whose gradient sums to return, each summed in its own
+   * canonical tree: a worker passes the aligned blocks of the global tree it holds. Default: one
+   * block over all chunks.
+   */
+  readonly blocks?: readonly Block[];
+  /** Also return the gradients of every chunk (row-major [chunks, ...shape]); implies one block per chunk. */
   readonly perChunk?: boolean;
 }
 
@@ -58,8 +64,13 @@ export interface GradientResult {
   /** Examples whose prediction is right (always 0 for a linear output). */
   readonly correct: number;
   readonly chunks: ChunkStats;
-  /** Gradient sums of every parameter over this call's chunks, in canonical tree order. */
-  readonly gradients: Tensors;
+  /**
+   * Gradient sums of every parameter over this call's chunks, in canonical tree order. Absent when
+   * explicit `blocks` were asked for: they need not be nodes of this call's own tree.
+   */
+  readonly gradients?: Tensors;
+  /** Gradient sums of each requested block. */
+  readonly blocks: readonly { readonly start: number; readonly count: number; readonly gradients: Tensors }[];
   /** Per-chunk gradient sums, [chunks, ...shape], when `perChunk` was asked for. */
   readonly chunkGradients?: Tensors;
   /** Chunk moments of every batch-norm layer (`batchnorm{i}`), before normalization. */
@@ -264,17 +275,14 @@ function forward(
   return { logits: a, caches };
 }
 
-/**
- * Backward pass of one group from dL/dz of the logits. Returns per-chunk gradients: a [C, ...shape]
- * tensor, or for weight matrices one tensor per chunk.
- */
+/** Backward pass of one group from dL/dz of the logits: the gradients of each chunk, in order. */
 function backward(
   plan: ModelPlan,
   t: Map<string, Tensor>,
   caches: LayerCache[],
   dLogits: Tensor,
-): Record<string, Tensor | Tensor[]> {
-  const grads: Record<string, Tensor | Tensor[]> = {};
+): Record<string, Tensor[]> {
+  const grads: Record<string, Tensor[]> = {};
   let d = dLogits;
   for (let i = plan.spec.layers.length - 1; i >= 0; i--) {
     const layer = plan.spec.layers[i];
@@ -286,20 +294,19 @@ function backward(
         const nIn = input.shape[2]!;
         // Rank-2, untransposed matMuls only: tfjs-wasm sends those to XNNPACK (~20 GFLOP/s);
         // transposed or batched ones take a generic loop that is 10–20× slower.
-        const xT = tf.unstack(tf.transpose(input, [0, 2, 1]));
-        const ds = tf.unstack(d);
-        grads[`dense${i}.W`] = xT.map((x, c) => tf.matMul(x, ds[c]));
-        if (t.has(`dense${i}.b`)) grads[`dense${i}.b`] = tf.sum(d, 1);
-        if (i > 0) {
-          const dz2 = tf.reshape(d, [C * S, layer.units]);
-          d = tf.reshape(tf.matMul(dz2, tf.transpose(t.get(`dense${i}.W`)!)), [C, S, nIn]);
-        }
+        const x2 = tf.reshape(input, [C * S, nIn]);
+        const dz2 = tf.reshape(d, [C * S, layer.units]);
+        grads[`dense${i}.W`] = Array.from({ length: C }, (_, c) =>
+          tf.matMul(tf.transpose(tf.slice(x2, [c * S, 0], [S, nIn])), tf.slice(dz2, [c * S, 0], [S, layer.units])),
+        );
+        if (t.has(`dense${i}.b`)) grads[`dense${i}.b`] = tf.unstack(tf.sum(d, 1));
+        if (i > 0) d = tf.reshape(tf.matMul(dz2, tf.transpose(t.get(`dense${i}.W`)!)), [C, S, nIn]);
         break;
       }
       case "batchnorm": {
         const xhat = cache.xhat!, invStd = cache.invStd!;
-        grads[`batchnorm${i}.gamma`] = tf.sum(tf.mul(d, xhat), 1);
-        grads[`batchnorm${i}.beta`] = tf.sum(d, 1);
+        grads[`batchnorm${i}.gamma`] = tf.unstack(tf.sum(tf.mul(d, xhat), 1));
+        grads[`batchnorm${i}.beta`] = tf.unstack(tf.sum(d, 1));
         // dx = (invStd/S)·(S·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)), sums over the chunk's examples.
         const dxhat = tf.mul(d, t.get(`batchnorm${i}.gamma`)!);
         const sumD = tf.sum(dxhat, 1, true);
@@ -361,7 +368,10 @@ function sumInt(a: Int32Array, group: Group): Int32Array {
 
 /**
  * Loss sum, gradient sums, correct count and batch-norm chunk moments of a shard in training mode
- * (dropout on, batch norm over each chunk). All tensors it creates are disposed before it returns.
+ * (dropout on, batch norm over each chunk). Gradients are summed per block of chunks
+ * (`options.blocks`, default one block over the whole shard) in canonical tree order, on the
+ * backend, so only the block sums are read back. All tensors it creates are disposed before it
+ * returns.
  */
 export async function computeGradients(
   plan: ModelPlan,
@@ -373,22 +383,28 @@ export async function computeGradients(
   checkTensors(params, plan.parameters, "parameters");
   const groups = groupsOf(m, options.chunkSize);
   const totalChunks = groups.reduce((s, g) => s + g.chunks, 0);
-  const t = toTensors(plan, params);
-  const chunkGrads: Record<string, Float32Array> = {};
-  for (const p of plan.parameters) chunkGrads[p.name] = new Float32Array(totalChunks * sizeOf(p.shape));
-  const bnLayers = plan.spec.layers.flatMap((l, i) => (l.type === "batchnorm" ? [i] : []));
+  const blocks = options.perChunk
+    ? Array.from({ length: totalChunks }, (_, c) => ({ start: c, count: 1 }))
+    : options.blocks ?? [{ start: 0, count: totalChunks }];
+  checkBlocks(blocks, totalChunks);
   const moments: Record<string, ChunkMoments> = {};
-  for (const i of bnLayers) {
+  plan.spec.layers.forEach((l, i) => {
+    if (l.type !== "batchnorm") return;
     const units = plan.widths[i];
     moments[`batchnorm${i}`] = {
       count: new Int32Array(totalChunks),
       mean: new Float32Array(totalChunks * units),
       m2: new Float32Array(totalChunks * units),
     };
-  }
+  });
   const chunkLoss = new Float64Array(totalChunks);
   const chunkCorrect = new Int32Array(totalChunks);
   const chunkCount = new Int32Array(totalChunks);
+  // Per-chunk gradient tensors of every parameter, in chunk order, kept on the backend.
+  const chunkGrads: Record<string, Tensor[]> = {};
+  for (const p of plan.parameters) chunkGrads[p.name] = [];
+  const t = toTensors(plan, params);
+  const blockSums: Tensors[] = blocks.map(() => ({}));
   try {
     let chunk0 = 0;
     for (const group of groups) {
@@ -410,23 +426,13 @@ export async function computeGradients(
         const grads = backward(plan, t, caches, dz!);
         return { loss: tf.sum(loss, 1), correct, grads, stats };
       });
+      for (const p of plan.parameters) chunkGrads[p.name].push(...out.grads[p.name]);
       const [loss, correct] = await Promise.all([out.loss.data(), out.correct.data()]);
       for (let c = 0; c < group.chunks; c++) {
         chunkLoss[chunk0 + c] = loss[c];
         chunkCount[chunk0 + c] = group.size;
       }
       chunkCorrect.set(sumInt(correct as Int32Array, group), chunk0);
-      for (const p of plan.parameters) {
-        const size = sizeOf(p.shape);
-        const g = out.grads[p.name];
-        const perChunk = Array.isArray(g) ? g : [g];
-        let offset = chunk0 * size;
-        for (const part of perChunk) {
-          const data = (await part.data()) as Float32Array;
-          chunkGrads[p.name].set(data, offset);
-          offset += data.length;
-        }
-      }
       for (const [name, s] of Object.entries(out.stats)) {
         const target = moments[name];
         const units = target.mean.length / totalChunks;
@@ -434,29 +440,61 @@ export async function computeGradients(
         target.m2.set((await s.m2.data()) as Float32Array, chunk0 * units);
         target.count.fill(group.size, chunk0, chunk0 + group.chunks);
       }
-      tf.dispose(out);
+      tf.dispose([out.loss, out.correct, ...Object.values(out.stats).flatMap((v) => [v.mean, v.m2])]);
       chunk0 += group.chunks;
     }
+    for (const p of plan.parameters) {
+      const list = chunkGrads[p.name];
+      for (let b = 0; b < blocks.length; b++) {
+        const { start, count } = blocks[b];
+        const sum = count === 1 ? list[start] : tf.tidy(() => treeReduce(count, (c) => list[start + c], (x, y) => tf.add(x, y)));
+        blockSums[b][p.name] = (await sum.data()) as Float32Array;
+        if (count > 1) sum.dispose();
+      }
+    }
   } finally {
-    tf.dispose([...t.values()]);
-  }
-  const gradients: Tensors = {};
-  for (const p of plan.parameters) {
-    const size = sizeOf(p.shape);
-    const all = chunkGrads[p.name];
-    gradients[p.name] = treeReduce(totalChunks, (c) => all.subarray(c * size, (c + 1) * size), addFloat32);
-    if (totalChunks === 1) gradients[p.name] = gradients[p.name].slice();
+    tf.dispose([...t.values(), ...Object.values(chunkGrads).flat()]);
   }
   const chunks = { count: chunkCount, loss: chunkLoss, correct: chunkCorrect };
+  const whole = blocks.length === 1 && blocks[0].count === totalChunks;
   return {
     count: m,
     lossSum: treeReduce(totalChunks, (c) => chunkLoss[c], (a, b) => a + b),
     correct: chunkCorrect.reduce((a, b) => a + b, 0),
     chunks,
-    gradients,
-    chunkGradients: options.perChunk ? chunkGrads : undefined,
+    gradients: whole ? blockSums[0] : options.blocks ? undefined : treeOfBlocks(blocks, blockSums, totalChunks),
+    blocks: blocks.map((b, i) => ({ start: b.start, count: b.count, gradients: blockSums[i] })),
+    chunkGradients: options.perChunk ? concatBlocks(plan, blockSums) : undefined,
     batchNorm: moments,
   };
+}
+
+function checkBlocks(blocks: readonly Block[], totalChunks: number): void {
+  for (const [i, b] of blocks.entries()) {
+    if (!Number.isInteger(b.start) || !Number.isInteger(b.count) || b.start < 0 || b.count < 1 || b.start + b.count > totalChunks) {
+      throw new RangeError(`Cannot run model: 'blocks[${i}]' must lie within the shard's ${totalChunks} chunks, current value is [${b.start}, ${b.start + b.count})`);
+    }
+  }
+}
+
+/** The canonical tree over a call's chunks completed from block sums (when blocks are tree nodes). */
+function treeOfBlocks(blocks: readonly Block[], sums: Tensors[], totalChunks: number): Tensors {
+  const out: Tensors = {};
+  for (const name of Object.keys(sums[0] ?? {})) {
+    out[name] = combineBlocks(blocks.map((b, i) => ({ ...b, value: sums[i][name] })), totalChunks, addFloat32);
+  }
+  return out;
+}
+
+function concatBlocks(plan: ModelPlan, sums: Tensors[]): Tensors {
+  const out: Tensors = {};
+  for (const p of plan.parameters) {
+    const size = sizeOf(p.shape);
+    const all = new Float32Array(sums.length * size);
+    sums.forEach((s, c) => all.set(s[p.name], c * size));
+    out[p.name] = all;
+  }
+  return out;
 }
 
 /**

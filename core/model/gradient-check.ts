@@ -74,7 +74,7 @@ export async function gradientCheck(
   const pen = penalty(plan, params, reg, m);
   const analytic: Tensors = {};
   for (const p of plan.parameters) {
-    const g = result.gradients[p.name], pg = pen.gradients[p.name];
+    const g = result.gradients![p.name], pg = pen.gradients[p.name];
     analytic[p.name] = g.map((x, i) => x / m + (pg ? pg[i] : 0));
   }
   return compareWithCost(plan, params, analytic, batch, options);

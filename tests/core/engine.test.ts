@@ -24,8 +24,8 @@ describe("losses and gradients by hand", () => {
     const r = await computeGradients(p, params, { inputs: Float32Array.from([1, 2]), labels: Int32Array.from([1]), indices: [0] }, { step: 0, seed: 0, chunkSize: 1 });
     expect(r.lossSum).toBeCloseTo(0.31326169, 6);
     expect(r.correct).toBe(1);
-    close(r.gradients["dense0.W"], [0.26894142, -0.26894142, 0.53788284, -0.53788284]);
-    close(r.gradients["dense0.b"], [0.26894142, -0.26894142]);
+    close(r.gradients!["dense0.W"], [0.26894142, -0.26894142, 0.53788284, -0.53788284]);
+    close(r.gradients!["dense0.b"], [0.26894142, -0.26894142]);
   });
 
   it("sigmoid binary cross-entropy from logits", async () => {
@@ -36,8 +36,8 @@ describe("losses and gradients by hand", () => {
     const r = await computeGradients(p, params, { inputs: Float32Array.from([2, 1]), labels: Int32Array.from([0]), indices: [0] }, { step: 0, seed: 0, chunkSize: 4 });
     expect(r.lossSum).toBeCloseTo(0.82593942, 6);
     expect(r.correct).toBe(0); // σ(0.25) > 0.5 predicts 1
-    close(r.gradients["dense0.W"], [1.124353, 0.5621765]);
-    close(r.gradients["dense0.b"], [0.5621765]);
+    close(r.gradients!["dense0.W"], [1.124353, 0.5621765]);
+    close(r.gradients!["dense0.b"], [0.5621765]);
   });
 
   it("mean squared error over the outputs", async () => {
@@ -47,8 +47,8 @@ describe("losses and gradients by hand", () => {
     // dZ = (2/K)(z − y) = [0.5, 1.5]; dW = xᵀ·dZ = [[0.5, 1.5], [1.5, 4.5]].
     const r = await computeGradients(p, params, { inputs: Float32Array.from([1, 3]), labels: Float32Array.from([1, 1]), indices: [0] }, { step: 0, seed: 0, chunkSize: 4 });
     expect(r.lossSum).toBeCloseTo(1.25, 6);
-    close(r.gradients["dense0.W"], [0.5, 1.5, 1.5, 4.5]);
-    close(r.gradients["dense0.b"], [0.5, 1.5]);
+    close(r.gradients!["dense0.W"], [0.5, 1.5, 1.5, 4.5]);
+    close(r.gradients!["dense0.b"], [0.5, 1.5]);
   });
 
   it("stays finite for huge logits (log-sum-exp, stable sigmoid cross-entropy)", async () => {
@@ -57,13 +57,13 @@ describe("losses and gradients by hand", () => {
     // z = [1000, 0]: L(y=1) = logsumexp − z₁ = 1000; L(y=0) = log(1 + e^−1000) ≈ 0.
     const r = await computeGradients(sm, id, { inputs: Float32Array.from([1000, 0, 1000, 0]), labels: Int32Array.from([1, 0]), indices: [0, 1] }, { step: 0, seed: 0, chunkSize: 2 });
     expect(r.lossSum).toBeCloseTo(1000, 3);
-    expect([...r.gradients["dense0.W"]].every(Number.isFinite)).toBe(true);
+    expect([...r.gradients!["dense0.W"]].every(Number.isFinite)).toBe(true);
     const sg = plan({ input: [2], layers: [{ type: "dense", units: 1 }], output: "sigmoid" });
     // z = −1000, y = 1: L = max(z, 0) − z·y + log(1 + e^−|z|) = 1000; dZ = σ(z) − 1 = −1.
     const s = await computeGradients(sg, { "dense0.W": Float32Array.from([1, 0]), "dense0.b": new Float32Array(1) },
       { inputs: Float32Array.from([-1000, 0]), labels: Int32Array.from([1]), indices: [0] }, { step: 0, seed: 0, chunkSize: 1 });
     expect(s.lossSum).toBeCloseTo(1000, 3);
-    close(s.gradients["dense0.b"], [-1]);
+    close(s.gradients!["dense0.b"], [-1]);
   });
 });
 
@@ -193,7 +193,7 @@ describe("gradient checking", () => {
     const batch = randomBatch(p, 6, 2);
     const r = await computeGradients(p, params, batch, { step: 0, seed: 0, chunkSize: 6 });
     const analytic: Tensors = {};
-    for (const [name, g] of Object.entries(r.gradients)) analytic[name] = g.map((x) => x / 6);
+    for (const [name, g] of Object.entries(r.gradients!)) analytic[name] = g.map((x) => x / 6);
     expect(compareWithCost(p, params, analytic, batch, { chunkSize: 6 }).ratio).toBeLessThan(1e-6);
     analytic["dense2.W"][5] += 0.05; // a bug in one entry
     const report = compareWithCost(p, params, analytic, batch, { chunkSize: 6 });
@@ -201,5 +201,30 @@ describe("gradient checking", () => {
     expect(report.worst.name).toBe("dense2.W");
     expect(report.worst.index).toBe(5);
     expect(report.tensors.find((t) => t.name === "dense0.W")!.ratio).toBeLessThan(1e-6);
+  });
+});
+
+describe("block sums", () => {
+  it("sums requested blocks in canonical order, equal to the whole-batch tree when combined", async () => {
+    const { alignedBlocks } = await import("../../core/reduce-tree.ts");
+    const p = plan({ input: [10], layers: [{ type: "dense", units: 12 }, { type: "batchnorm" }, { type: "relu" }, { type: "dense", units: 3 }], output: "softmax" });
+    const params = initParameters(p, 8);
+    const S = 4, m = 7 * S;
+    const batch = randomBatch(p, m, 5);
+    const opts = { step: 1, seed: 2, chunkSize: S };
+    const whole = await computeGradients(p, params, batch, opts);
+    // A worker holding chunks [3, 7) of 7 returns the aligned blocks [3,4) and [4,7).
+    const part = await computeGradients(p, params, sliceBatch(p, batch, 3 * S, m), { ...opts, blocks: alignedBlocks(3, 7, 7).map((b) => ({ start: b.start - 3, count: b.count })) });
+    const head = await computeGradients(p, params, sliceBatch(p, batch, 0, 3 * S), { ...opts, blocks: alignedBlocks(0, 3, 7) });
+    expect(part.blocks.map((b) => [b.start, b.count])).toEqual([[0, 1], [1, 3]]);
+    const { combineBlocks, addFloat32 } = await import("../../core/reduce-tree.ts");
+    for (const info of p.parameters) {
+      const all = [
+        ...head.blocks.map((b) => ({ start: b.start, count: b.count, value: b.gradients[info.name] })),
+        ...part.blocks.map((b) => ({ start: b.start + 3, count: b.count, value: b.gradients[info.name] })),
+      ];
+      expect(combineBlocks(all, 7, addFloat32), info.name).toEqual(whole.gradients![info.name]);
+    }
+    await expect(computeGradients(p, params, batch, { ...opts, blocks: [{ start: 5, count: 3 }] })).rejects.toThrow(/'blocks\[0\]' must lie within the shard's 7 chunks/);
   });
 });

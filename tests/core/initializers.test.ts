@@ -70,7 +70,7 @@ describe("zeros on a multi-layer net never breaks symmetry", () => {
     let params = initParameters(plan, 3);
     const batch = randomBatch(plan, 32, 4);
     for (let step = 0; step < 30; step++) {
-      const { gradients } = await computeGradients(plan, params, batch, { step, seed: 1, chunkSize: 32 });
+      const gradients = (await computeGradients(plan, params, batch, { step, seed: 1, chunkSize: 32 })).gradients!;
       const next: Tensors = {};
       for (const [k, v] of Object.entries(params)) next[k] = v.map((x, i) => x - 0.5 * (gradients[k][i] / 32));
       params = next;

@@ -1,3 +1,4 @@
+import type { Tensors } from "../../core/model/parameters.ts";
 import { describe, expect, it } from "vitest";
 import {
   adam,
@@ -9,7 +10,6 @@ import {
   optimizer,
   rmsprop,
   sgd,
-  type Tensors,
   withSchedule,
 } from "../../core/optim/mod.ts";
 import { type Schedule, schedule } from "../../core/schedule.ts";

@@ -42,3 +42,16 @@ describe("canonical reduction tree", () => {
     }
   });
 });
+
+describe("combineBlocks", () => {
+  it("completes the tree from aligned block sums and rejects gaps", async () => {
+    const { combineBlocks } = await import("../../core/reduce-tree.ts");
+    const n = 7;
+    const blocks = [...alignedBlocks(0, 3, n), ...alignedBlocks(3, n, n)].map((b) => ({
+      ...b,
+      value: treeReduce(b.count, (i) => String(b.start + i), (x, y) => `(${x}+${y})`),
+    }));
+    expect(combineBlocks(blocks, n, (a, b) => `(${a}+${b})`)).toBe(show(n));
+    expect(() => combineBlocks(blocks.slice(1), n, (a, b) => a + b)).toThrow(/chunk 0 of 7 is not covered/);
+  });
+});

@@ -21,6 +21,6 @@ export async function fixtureGradients(): Promise<Record<string, number[]>> {
   const params = initParameters(plan, 11);
   const result = await computeGradients(plan, params, randomBatch(plan, 40, 3), { step: 4, seed: 9, chunkSize: 16 });
   const out: Record<string, number[]> = { lossSum: [result.lossSum] };
-  for (const [name, g] of Object.entries(result.gradients)) out[name] = Array.from(g);
+  for (const [name, g] of Object.entries(result.gradients!)) out[name] = Array.from(g);
   return out;
 }
