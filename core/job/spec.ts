@@ -154,7 +154,7 @@ function parseDataset(value: unknown): DatasetRef {
     const dev = expectNumber(s.dev ?? 0, "dataset.split.dev", WHAT, { min: 0, max: 1 });
     const test = expectNumber(s.test ?? 0, "dataset.split.test", WHAT, { min: 0, max: 1 });
     if (Math.abs(train + dev + test - 1) > 1e-9) {
-      throw new RangeError(`Cannot ${WHAT}: 'dataset.split' fractions must sum to 1, current sum is ${train + dev + test}`);
+      throw new RangeError(`Cannot ${WHAT}: 'dataset.split' fractions must sum to 1, current sum is ${Number((train + dev + test).toPrecision(12))}`);
     }
     split = { train, dev, test };
   }

@@ -62,7 +62,7 @@ describe("job spec", () => {
     ["a string epoch count", { ...designExample, epochs: "10" }, /'epochs' must be a finite number, current value is "10"/],
     ["a huge layer", { ...designExample, model: { ...designExample.model, layers: [{ type: "dense", units: 1e6 }] } }, /'model.layers\[0\].units' must be in \[1, 4096\]/],
     ["a missing dataset", { ...designExample, dataset: undefined }, /'dataset' is required/],
-    ["a bad split", { ...designExample, dataset: { id: "x", split: { train: 0.5, dev: 0.2, test: 0.2 } } }, /'dataset.split' fractions must sum to 1, current sum is 0.9\d*/],
+    ["a bad split", { ...designExample, dataset: { id: "x", split: { train: 0.5, dev: 0.2, test: 0.2 } } }, /'dataset.split' fractions must sum to 1, current sum is 0.9/],
     ["an unknown optimizer", { ...designExample, optimizer: { type: "adagrad", learningRate: 1 } }, /'optimizer.type' must be one of/],
     ["a bad beta1", { ...designExample, optimizer: { type: "adam", learningRate: 1e-3, beta1: 1.2 } }, /'beta1' must be in \[0, 1\), current value is 1.2/],
     ["a bad schedule field", { ...designExample, schedule: { type: "inverseTime", rate: 1 } }, /'schedule.rate' is not a known field/],
