@@ -3,6 +3,7 @@
  * the documented defaults. Shared by the coordinator (which rejects a bad spec with a 400) and the
  * clients (which can check a spec before sending it).
  */
+import type { SplitSpec } from "../data/split.ts";
 import { DEFAULT_MODEL_LIMITS, type ModelLimits } from "../limits.ts";
 import { parseModelSpec, type ModelSpec } from "../model/spec.ts";
 import { parseRegularization, type Regularization } from "../model/regularization.ts";
@@ -10,7 +11,6 @@ import { optimizer, type OptimizerSpec } from "../optim/from-spec.ts";
 import { schedule, type ScheduleSpec } from "../schedule.ts";
 import { expectEnum, expectNumber, expectRecord, isRecord, show } from "../validate.ts";
 
-export type SplitSpec = "auto" | { readonly train: number; readonly dev: number; readonly test: number };
 export type NormalizeKind = "standardize" | "minmax" | "none";
 
 export interface AugmentSpec {
