@@ -19,3 +19,39 @@ export const DEFAULT_MODEL_LIMITS: ModelLimits = {
   maxParameters: 10_000_000,
   maxInputFeatures: 1_048_576,
 };
+
+/**
+ * Limits of a gradient worker (DESIGN.md, "Limits"), advertised by `GET /v1/health` so that the
+ * coordinator's shard plan respects them. A request over a limit gets 413 (body) or 400 (the rest),
+ * never an out-of-memory crash.
+ */
+export interface WorkerLimits extends ModelLimits {
+  /** Largest request body in bytes; checked while reading, so no more than this is ever buffered. */
+  readonly maxBodyBytes: number;
+  /** Most examples in one shard. */
+  readonly maxExamples: number;
+  /**
+   * Most activations of one shard: examples × (input features + Σ layer widths). The engine keeps a
+   * few copies of every activation for the backward pass, so this bounds its memory (about 24 bytes
+   * per activation, ~100 MB at the default) where the body size alone would not: a tiny body can
+   * name a wide, deep model.
+   */
+  readonly maxActivations: number;
+  /**
+   * Most per-chunk gradient values of one shard: chunks × parameters. The engine keeps every
+   * chunk's gradient until it has summed them in canonical tree order, so a shard of many small
+   * chunks of a large model needs this much memory (4 bytes each) however small its body is.
+   */
+  readonly maxChunkGradients: number;
+  /** Most requests a worker holds at once (reading, queued or computing); more get 503. */
+  readonly maxInFlight: number;
+}
+
+export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
+  ...DEFAULT_MODEL_LIMITS,
+  maxBodyBytes: 32 * 1024 * 1024,
+  maxExamples: 8192,
+  maxActivations: 4 * 1024 * 1024,
+  maxChunkGradients: 32 * 1024 * 1024,
+  maxInFlight: 4,
+};

@@ -3,16 +3,104 @@
  * typed-array extensions (`moreTypes`), so a Float32Array decodes as a Float32Array (not as
  * bytes) in Node, Deno, workerd and browsers alike.
  */
-import { Packr } from "msgpackr";
+import { addExtension, Packr } from "msgpackr";
 
-const packr = new Packr({ moreTypes: true, useRecords: false, mapsAsObjects: true });
+// copyBuffers: binary values decode as copies, never as views into the input, so a decoded message
+// does not keep (or alias) the request body it came from.
+const packr = new Packr({ moreTypes: true, useRecords: false, mapsAsObjects: true, copyBuffers: true });
+
+/** msgpackr's extension type of typed arrays, and its element-type codes. */
+const TYPED_ARRAY_EXTENSION = 0x74;
+const TYPED_ARRAYS = [
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+] as const;
+
+/**
+ * Decodes a typed-array extension into a fresh, aligned array of its type: the same result as
+ * msgpackr's own handler, which slices the bytes and wraps the slice, but copying into an array
+ * allocated with its element type is ~4× faster in Deno for megabyte tensors (1.0 → 0.25 ms for
+ * 1.75 MB), which was most of a worker's decode time. Replaces the handler process-wide; the
+ * result is identical, so other users of msgpackr see no difference.
+ */
+function unpackTypedArray(data: Uint8Array): unknown {
+  const code = data[0];
+  const bytes = data.subarray(1);
+  if (code === 16) return bytes.slice().buffer;
+  if (code === 17) return new DataView(bytes.slice().buffer);
+  const Type = TYPED_ARRAYS[code];
+  if (Type === undefined) throw new Error(`Could not find typed array for code ${code}`);
+  if (bytes.length % Type.BYTES_PER_ELEMENT !== 0) {
+    throw new RangeError(`A ${Type.name} cannot hold ${bytes.length} bytes (not a multiple of ${Type.BYTES_PER_ELEMENT})`);
+  }
+  const length = bytes.length / Type.BYTES_PER_ELEMENT;
+  const out = activeArena ? activeArena.take(Type, length) : new Type(length);
+  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
+  return out;
+}
+
+type TypedArrayType = (typeof TYPED_ARRAYS)[number];
+
+/**
+ * Reusable memory that {@link decode} carves typed arrays from instead of allocating new ones.
+ * Fresh memory costs a page fault per 4 KiB on first touch (RUNTIME-NOTES: ~11.5 µs each on the
+ * reference machine, so ~0.9 ms to decode a 1.75 MB request), while an arena that has grown to
+ * the size of the messages it decodes is written without faults. The owner calls `reset()` once
+ * nothing decoded into it is in use any more; arrays decoded before a reset then change under
+ * their users, so an arena belongs to one request at a time.
+ */
+export class DecodeArena {
+  #buffer: ArrayBuffer;
+  #offset = 0;
+  #highWater = 0;
+
+  constructor(initialBytes = 0) {
+    this.#buffer = new ArrayBuffer(initialBytes);
+  }
+
+  /** Bytes of the current backing buffer. */
+  get capacity(): number {
+    return this.#buffer.byteLength;
+  }
+
+  /** A zeroed-or-stale typed array of `length` elements (8-byte aligned), valid until reset(). */
+  take<T extends TypedArrayType>(Type: T, length: number): InstanceType<T> {
+    const bytes = length * Type.BYTES_PER_ELEMENT;
+    if (this.#offset + bytes > this.#buffer.byteLength) {
+      // Arrays already taken keep the old buffer alive; the next reset starts on the new one.
+      this.#buffer = new ArrayBuffer(Math.max(2 * this.#buffer.byteLength, this.#highWater, bytes, 64 * 1024));
+      this.#offset = 0;
+    }
+    const out = new Type(this.#buffer, this.#offset, length) as InstanceType<T>;
+    this.#offset += (bytes + 7) & ~7;
+    this.#highWater = Math.max(this.#highWater, this.#offset);
+    return out;
+  }
+
+  /** Makes all the memory reusable: every array taken so far must be out of use. */
+  reset(): void {
+    this.#offset = 0;
+  }
+}
+
+let activeArena: DecodeArena | undefined;
+
+addExtension({ type: TYPED_ARRAY_EXTENSION, unpack: unpackTypedArray });
 
 /** Encodes a value. The returned bytes may share memory with msgpackr's buffer: copy to keep. */
 export function encode(value: unknown): Uint8Array {
   return packr.pack(value);
 }
 
-/** Decodes bytes produced by {@link encode}. Typed arrays come back aligned and of their type. */
-export function decode(bytes: Uint8Array): unknown {
-  return packr.unpack(bytes);
+/**
+ * Decodes bytes produced by {@link encode}. Typed arrays come back aligned and of their type, in
+ * fresh memory or, with `arena`, in the arena's memory (valid until its next reset).
+ */
+export function decode(bytes: Uint8Array, arena?: DecodeArena): unknown {
+  activeArena = arena;
+  try {
+    return packr.unpack(bytes);
+  } finally {
+    activeArena = undefined;
+  }
 }

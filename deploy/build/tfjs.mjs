@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds core/tfjs/bundle/: one ESM file with tfjs-core, all gradients and chained ops, and the
-// cpu and wasm backends, plus the .wasm binaries beside it. Node, Deno and vitest import this same
+// cpu, wasm and webgpu backends (webgpu registers itself only where `navigator.gpu` exists), plus
+// the .wasm binaries beside it. Node, Deno and vitest import this same
 // file (see RUNTIME-NOTES: the package entries register no gradients outside a bundler).
 // Runs from `npm install` (postinstall) and before `npm test`; it is idempotent and takes < 1 s.
 import { build } from "esbuild";

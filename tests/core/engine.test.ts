@@ -228,3 +228,25 @@ describe("block sums", () => {
     await expect(computeGradients(p, params, batch, { ...opts, blocks: [{ start: 5, count: 3 }] })).rejects.toThrow(/'blocks\[0\]' must lie within the shard's 7 chunks/);
   });
 });
+
+describe("the inexact fast path", () => {
+  it("gives the same gradients to float32 rounding with one matMul per shard", async () => {
+    const p = plan({ input: [12], layers: [{ type: "dense", units: 10 }, { type: "batchnorm" }, { type: "relu" }, { type: "dropout", keepProb: 0.7 }, { type: "dense", units: 3 }], output: "softmax" });
+    const params = initParameters(p, 2);
+    const batch = randomBatch(p, 45, 3);
+    const opts = { step: 1, seed: 5, chunkSize: 8 };
+    const exact = await computeGradients(p, params, batch, opts);
+    const fast = await computeGradients(p, params, batch, { ...opts, exactChunks: false });
+    for (const info of p.parameters) {
+      const a = exact.gradients![info.name], b = fast.gradients![info.name];
+      let diff = 0, norm = 0;
+      for (let i = 0; i < a.length; i++) {
+        diff = Math.max(diff, Math.abs(a[i] - b[i]));
+        norm = Math.max(norm, Math.abs(a[i]));
+      }
+      expect(diff / norm, info.name).toBeLessThan(1e-5);
+    }
+    expect(fast.batchNorm).toEqual(exact.batchNorm); // batch norm is per chunk either way
+    await expect(computeGradients(p, params, batch, { ...opts, exactChunks: false, perChunk: true })).rejects.toThrow(/need 'exactChunks'/);
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * One shard's reply computed from its request: what an edge function does for `/v1/gradients` and
+ * `/v1/evaluate`, minus HTTP. The worker app and the coordinator's in-process pool both call it, so
+ * a job gives the same bits in process and on edge functions with the same backend.
+ *
+ * A task is the wire request itself (core/wire/messages.ts), so a pool can send it over HTTP as
+ * it is. `computeGradientShard` / `evaluateShard` validate it (schema, then against the model
+ * plan) and throw a WireError naming the field; the worker, which has already decoded and planned
+ * the request, calls `computePlannedGradients` / `evaluatePlanned` directly.
+ *
+ * Deterministic mode: the engine computes each chunk's gradient on its own and pre-sums only the
+ * canonical-tree blocks this shard covers, alignedBlocks(firstChunk, firstChunk + C, totalChunks),
+ * each in its own subtree order. The coordinator completes the tree over the blocks of all
+ * shards, which gives the same bits as one process summing every chunk, however the batch was
+ * split (core/reduce-tree.ts). Without it, one sum per shard (fewer bytes).
+ *
+ * Runs on the active tfjs backend; the caller selects it and serializes concurrent calls (the
+ * backend is process-global). Every tensor is disposed before the promise settles.
+ */
+import { DEFAULT_WORKER_LIMITS, type WorkerLimits } from "./limits.ts";
+import { alignedBlocks } from "./reduce-tree.ts";
+import { computeGradients, evaluate, type ChunkStats } from "./model/engine.ts";
+import type { Tensors } from "./model/parameters.ts";
+import type { ModelPlan } from "./model/spec.ts";
+import {
+  EvaluateRequestSchema,
+  GradientsRequestSchema,
+  validateMessage,
+  type ChunkMomentsMessage,
+  type ChunkStatsMessage,
+  type EvaluateRequestInput,
+  type EvaluateResponse,
+  type GradientBlock,
+  type GradientsRequestInput,
+  type GradientsResponse,
+} from "./wire/messages.ts";
+import { planEvaluateRequest, planGradientsRequest, type PlannedEvaluate, type PlannedGradients } from "./wire/request-plan.ts";
+import { tensorData, wireFloat32, wireFloat64, wireInt32, type WireTensors } from "./wire/tensor.ts";
+
+/** A gradients task: the `/v1/gradients` request message. */
+export type GradientTask = GradientsRequestInput;
+/** An evaluate task: the `/v1/evaluate` request message. */
+export type EvaluateTask = EvaluateRequestInput;
+/** A gradients reply without what the transport adds (protocol, backend, timing). */
+export type GradientShardResult = Omit<GradientsResponse, "protocol" | "backend" | "timing">;
+/** An evaluate reply without what the transport adds. */
+export type EvaluateShardResult = Omit<EvaluateResponse, "protocol" | "backend" | "timing">;
+
+/**
+ * Validates a gradients task and computes its reply on the active backend. Throws a WireError
+ * (`invalid_field`, `limit_exceeded`, ...) naming the field when the task is wrong.
+ */
+export function computeGradientShard(task: GradientTask, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): Promise<GradientShardResult> {
+  const request = validateMessage(GradientsRequestSchema, task, "gradients request");
+  return computePlannedGradients(planGradientsRequest(request, limits));
+}
+
+/** Validates an evaluate task and computes its reply on the active backend (see computeGradientShard). */
+export function evaluateShard(task: EvaluateTask, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): Promise<EvaluateShardResult> {
+  const request = validateMessage(EvaluateRequestSchema, task, "evaluate request");
+  return evaluatePlanned(planEvaluateRequest(request, limits));
+}
+
+function chunkStats(chunks: ChunkStats): ChunkStatsMessage {
+  const c = chunks.count.length;
+  return { count: wireInt32(chunks.count, [c]), loss: wireFloat64(chunks.loss, [c]), correct: wireInt32(chunks.correct, [c]) };
+}
+
+function toWire(plan: ModelPlan, tensors: Tensors): WireTensors {
+  const out: WireTensors = {};
+  for (const p of plan.parameters) out[p.name] = wireFloat32(tensors[p.name], p.shape);
+  return out;
+}
+
+/** Loss, gradients and batch-norm chunk moments of a planned shard in training mode. */
+export async function computePlannedGradients({ request, plan }: PlannedGradients): Promise<GradientShardResult> {
+  const first = request.firstChunk ?? 0;
+  const chunks = Math.ceil(request.inputs.shape[0] / request.chunkSize);
+  // The canonical-tree blocks this shard holds, in the engine's shard-local chunk numbering.
+  const blocks = request.deterministic
+    ? alignedBlocks(first, first + chunks, request.totalChunks!).map((b) => ({ start: b.start - first, count: b.count }))
+    : undefined;
+  const result = await computeGradients(
+    plan,
+    tensorData(request.parameters),
+    { inputs: request.inputs.data, labels: request.labels.data, indices: request.indices.data },
+    { step: request.step, seed: request.seed, chunkSize: request.chunkSize, blocks, exactChunks: request.deterministic },
+  );
+  const batchNorm: Record<string, ChunkMomentsMessage> = {};
+  for (const [name, moments] of Object.entries(result.batchNorm)) {
+    const c = moments.count.length;
+    const units = moments.mean.length / c;
+    batchNorm[name] = {
+      count: wireInt32(moments.count, [c]),
+      mean: wireFloat32(moments.mean, [c, units]),
+      m2: wireFloat32(moments.m2, [c, units]),
+    };
+  }
+  const common = {
+    count: result.count,
+    lossSum: result.lossSum,
+    correct: result.correct,
+    chunks: chunkStats(result.chunks),
+    batchNorm,
+  };
+  if (!blocks) return { ...common, gradients: toWire(plan, result.gradients ?? result.blocks[0].gradients) };
+  const wireBlocks: GradientBlock[] = result.blocks.map((b) => ({
+    start: b.start + first,
+    count: b.count,
+    gradients: toWire(plan, b.gradients),
+  }));
+  return { ...common, blocks: wireBlocks };
+}
+
+/** Inference-mode loss, correct count and optionally outputs of a planned shard. */
+export async function evaluatePlanned({ request, plan }: PlannedEvaluate): Promise<EvaluateShardResult> {
+  const m = request.inputs.shape[0];
+  const result = await evaluate(
+    plan,
+    tensorData(request.parameters),
+    tensorData(request.batchNorm ?? {}),
+    { inputs: request.inputs.data, labels: request.labels.data, indices: new Int32Array(m) },
+    { chunkSize: request.chunkSize, outputs: request.outputs },
+  );
+  return {
+    count: result.count,
+    lossSum: result.lossSum,
+    correct: result.correct,
+    chunks: chunkStats(result.chunks),
+    ...(result.outputs ? { outputs: wireFloat32(result.outputs, [m, plan.outputs]) } : {}),
+  };
+}

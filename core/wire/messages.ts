@@ -1,0 +1,305 @@
+/**
+ * The messages between the coordinator and an edge function (DESIGN.md, "Wire protocol"), declared
+ * once as valibot schemas. Types are inferred from the schemas, and every decoder validates with
+ * them, so a message that does not match is a {@link WireError} naming the field (a path such as
+ * `parameters.dense0.W.data` or `model.layers[2].units`) rather than a crash deeper down.
+ *
+ * Requests are strict (an unknown field is an error: it is almost always a typo or a client
+ * newer than the worker, and silently ignoring it would compute the wrong thing). Replies are
+ * lenient (unknown fields are dropped), so a coordinator keeps working with newer workers that
+ * add fields. Both carry `protocol: 1`; the contract is extended, never renamed.
+ *
+ * Two steps validate a request: the schema (structure, types, tensor shapes against their data,
+ * finiteness), then {@link planGradientsRequest} / {@link planEvaluateRequest} against the model
+ * plan (parameter names and shapes, input width, labels, chunk layout, limits).
+ */
+import * as v from "valibot";
+import type { ModelSpec } from "../model/spec.ts";
+import type { BackendName } from "../tf.ts";
+import { decode, type DecodeArena } from "./codec.ts";
+import {
+  FiniteFloat32TensorSchema as finiteFloat32Tensor,
+  Float32TensorSchema as float32Tensor,
+  Float64TensorSchema as float64Tensor,
+  Int32TensorSchema as int32Tensor,
+} from "./tensor.ts";
+import { describeValue, WireError } from "./wire-error.ts";
+
+/** The protocol version this code speaks. */
+export const PROTOCOL = 1;
+
+/**
+ * Most chunks in one batch. Far above any real batch, and low enough that chunk indices stay
+ * 32-bit integers, which the canonical-tree arithmetic (bitwise, core/reduce-tree.ts) relies on.
+ */
+export const MAX_CHUNKS = 2 ** 30;
+
+/** Backends a request may ask for (BackendName of core/tf.ts). */
+export const BACKEND_NAMES = ["wasm", "webgpu", "cpu"] as const satisfies readonly BackendName[];
+
+const protocol = v.literal(PROTOCOL);
+const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const positive = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
+/** Any number, NaN and ±Infinity included (a diverging model has a non-finite loss). */
+const anyNumber = v.custom<number>((x) => typeof x === "number", "must be a number");
+/**
+ * A model spec. Typed as the parsed spec, but only checked to be a map here: core's parseModelSpec
+ * validates it in the plan step (request-plan.ts), which every request decoder runs.
+ */
+const modelSpec = v.custom<ModelSpec>(
+  (x) => typeof x === "object" && x !== null && !Array.isArray(x),
+  "must be a model spec (a map with input, layers and output)",
+);
+const backend = v.optional(v.picklist(BACKEND_NAMES));
+const named = <S extends v.GenericSchema>(tensor: S) => v.record(v.string(), tensor);
+
+// ---------------------------------------------------------------------------------------------
+// POST /v1/gradients
+
+export const GradientsRequestSchema = v.strictObject({
+  protocol,
+  /** The model spec of the job (validated with core's parseModelSpec). */
+  model: modelSpec,
+  /** Every parameter of the model, by name (`dense0.W`, ...), finite. */
+  parameters: named(finiteFloat32Tensor),
+  /**
+   * Batch-norm running statistics (`batchnorm{i}.mean`, `.variance`). Training normalizes each
+   * chunk with its own statistics (ghost batch norm), so they are not used here; accepted so that
+   * one state record serves both endpoints.
+   */
+  batchNorm: v.optional(named(finiteFloat32Tensor)),
+  /** float32 [m, ...input] (or [m, inputSize]). */
+  inputs: finiteFloat32Tensor,
+  /** int32 [m] class indices (softmax, sigmoid) or float32 [m, K] targets (linear). */
+  labels: v.variant("dtype", [int32Tensor, finiteFloat32Tensor]),
+  /** int32 [m]: global example index of each row, the key of its dropout masks. */
+  indices: int32Tensor,
+  /** Examples per chunk (the ghost-batch size); the batch's last chunk may be smaller. */
+  chunkSize: positive,
+  /** Training step: a key of the dropout masks. */
+  step: v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(0xffffffff)),
+  /** Job seed: a key of the dropout masks. */
+  seed: count,
+  /**
+   * Deterministic reduction: return the gradients of the canonical-tree blocks this shard covers
+   * (`blocks`) rather than one sum (`gradients`), so the coordinator can finish the tree in the
+   * same order whatever the sharding (core/reduce-tree.ts). Needs `firstChunk` and `totalChunks`.
+   * Without it the worker returns one sum per shard and may compute weight gradients over the whole
+   * shard at once (faster, but the bits then depend on the sharding).
+   */
+  deterministic: v.optional(v.boolean(), false),
+  /** Global chunk index (within the batch) of this shard's first chunk. */
+  firstChunk: v.optional(v.pipe(count, v.maxValue(MAX_CHUNKS - 1))),
+  /** Number of chunks in the whole batch. */
+  totalChunks: v.optional(v.pipe(positive, v.maxValue(MAX_CHUNKS))),
+  /** Backend to compute on; the worker's default (wasm) when absent. 409 if it lacks it. */
+  backend,
+});
+export type GradientsRequest = v.InferOutput<typeof GradientsRequestSchema>;
+/** What a caller writes: defaults may be left out. */
+export type GradientsRequestInput = v.InferInput<typeof GradientsRequestSchema>;
+
+/** Per-chunk scalars of a shard, in chunk order. */
+const ChunkStatsSchema = v.object({
+  /** Examples per chunk. */
+  count: int32Tensor,
+  /** Sum of the per-example losses of each chunk (float64, as the engine keeps them). */
+  loss: float64Tensor,
+  /** Correct predictions per chunk. */
+  correct: int32Tensor,
+});
+
+/** Moments of every chunk of one batch-norm layer, before normalization (core/model/batch-norm.ts). */
+const ChunkMomentsSchema = v.object({ count: int32Tensor, mean: float32Tensor, m2: float32Tensor });
+
+/**
+ * Where a worker spent its time, in milliseconds: reading the body (including most of its
+ * transfer), verifying the signature (the main-thread part: Web Crypto's copy of the body, and
+ * whatever of the hashing did not overlap with decoding), decoding and validating, waiting for the
+ * compute queue, computing, encoding the reply. `encodeMs` is written into the encoded bytes after
+ * encoding (see encode-reply.ts in edge-functions/).
+ */
+const TimingSchema = v.object({
+  readMs: anyNumber,
+  verifyMs: anyNumber,
+  decodeMs: anyNumber,
+  queueMs: anyNumber,
+  computeMs: anyNumber,
+  encodeMs: anyNumber,
+});
+export type Timing = v.InferOutput<typeof TimingSchema>;
+
+const BlockSchema = v.object({
+  /** Global index of the block's first chunk. */
+  start: count,
+  /** Chunks in the block. */
+  count: positive,
+  /** Gradient sums over the block's chunks, in its canonical (sub)tree order. */
+  gradients: named(float32Tensor),
+});
+
+export const GradientsResponseSchema = v.object({
+  protocol,
+  /** Backend that computed it. */
+  backend: v.string(),
+  /** Examples in the shard. */
+  count,
+  /** Σ of per-example losses (chunk sums combined in canonical tree order, float64). */
+  lossSum: anyNumber,
+  correct: count,
+  chunks: ChunkStatsSchema,
+  /** Gradient sums over the shard (non-deterministic mode). */
+  gradients: v.optional(named(float32Tensor)),
+  /** Gradient sums of the canonical-tree blocks the shard covers, in order (deterministic mode). */
+  blocks: v.optional(v.array(BlockSchema)),
+  /** Chunk moments of every batch-norm layer, by layer (`batchnorm{i}`). */
+  batchNorm: v.record(v.string(), ChunkMomentsSchema),
+  timing: TimingSchema,
+});
+export type GradientsResponse = v.InferOutput<typeof GradientsResponseSchema>;
+export type GradientBlock = v.InferOutput<typeof BlockSchema>;
+export type ChunkStatsMessage = v.InferOutput<typeof ChunkStatsSchema>;
+export type ChunkMomentsMessage = v.InferOutput<typeof ChunkMomentsSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// POST /v1/evaluate
+
+export const EvaluateRequestSchema = v.strictObject({
+  protocol,
+  model: modelSpec,
+  parameters: named(finiteFloat32Tensor),
+  /** Batch-norm running statistics; required when the model has batch norm. */
+  batchNorm: v.optional(named(finiteFloat32Tensor)),
+  inputs: finiteFloat32Tensor,
+  labels: v.variant("dtype", [int32Tensor, finiteFloat32Tensor]),
+  /** Examples per chunk: only bounds the size of one tensor pass (inference has no chunk statistics). */
+  chunkSize: positive,
+  /** Also return the model outputs (probabilities for softmax/sigmoid, values for linear). */
+  outputs: v.optional(v.boolean(), false),
+  backend,
+});
+export type EvaluateRequest = v.InferOutput<typeof EvaluateRequestSchema>;
+export type EvaluateRequestInput = v.InferInput<typeof EvaluateRequestSchema>;
+
+export const EvaluateResponseSchema = v.object({
+  protocol,
+  backend: v.string(),
+  count,
+  lossSum: anyNumber,
+  correct: count,
+  chunks: ChunkStatsSchema,
+  /** float32 [m, K] when asked for. */
+  outputs: v.optional(float32Tensor),
+  timing: TimingSchema,
+});
+export type EvaluateResponse = v.InferOutput<typeof EvaluateResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// GET /v1/health (JSON) and errors (JSON)
+
+const LimitsSchema = v.object({
+  maxBodyBytes: positive,
+  maxExamples: positive,
+  maxActivations: positive,
+  maxChunkGradients: positive,
+  maxInFlight: positive,
+  maxUnits: positive,
+  maxLayers: positive,
+  maxParameters: positive,
+  maxInputFeatures: positive,
+});
+
+export const HealthResponseSchema = v.object({
+  protocol,
+  /** `deno`, `node`, `workerd`, ... */
+  runtime: v.string(),
+  /** edgeprop version of the worker. */
+  version: v.string(),
+  /** Backend used when a request names none. */
+  backend: v.string(),
+  /** Backends this runtime can compute on. */
+  backends: v.array(v.string()),
+  /** Whether the wasm backend runs WebAssembly SIMD. */
+  simd: v.boolean(),
+  /** `hmac-sha256` when requests must be signed, `none` for an insecure local worker. */
+  auth: v.picklist(["hmac-sha256", "none"]),
+  limits: LimitsSchema,
+});
+export type HealthResponse = v.InferOutput<typeof HealthResponseSchema>;
+
+export const ErrorBodySchema = v.object({
+  error: v.object({ code: v.string(), message: v.string(), field: v.optional(v.string()) }),
+});
+export type ErrorBody = v.InferOutput<typeof ErrorBodySchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Validation with errors that name the field
+
+/** `a.b[2].c` from a valibot issue path (record keys such as `dense0.W` stay as they are). */
+function fieldOf(issue: v.BaseIssue<unknown>): string | undefined {
+  if (!issue.path) return undefined;
+  let field = "";
+  for (const item of issue.path) {
+    if (item.type === "array") field += `[${String(item.key)}]`;
+    else field += field ? `.${String(item.key)}` : String(item.key);
+  }
+  return field;
+}
+
+/**
+ * Validates a decoded value against a message schema. Throws a WireError: `invalid_body` when it
+ * is not a map, `unsupported_protocol` when `protocol` is not 1, `invalid_field` naming the first
+ * field that does not match.
+ */
+export function validateMessage<S extends v.GenericSchema>(schema: S, value: unknown, what: string): v.InferOutput<S> {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || ArrayBuffer.isView(value)) {
+    throw new WireError("invalid_body", `Cannot read ${what}: the body must be a MessagePack map, got ${describeValue(value)}`);
+  }
+  const version = (value as Record<string, unknown>).protocol;
+  if (version !== PROTOCOL) {
+    throw new WireError(
+      "unsupported_protocol",
+      `Cannot read ${what}: 'protocol' must be ${PROTOCOL}, current value is ${describeValue(version)}`,
+      "protocol",
+    );
+  }
+  const result = v.safeParse(schema, value, { abortEarly: true });
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const field = fieldOf(issue);
+  throw new WireError("invalid_field", `Cannot read ${what}: '${field ?? "(body)"}' ${phrase(issue)}`, field);
+}
+
+/** An issue in the style of core's validators: "must be X, current value is Y". */
+function phrase(issue: v.BaseIssue<unknown>): string {
+  if (issue.type === "strict_object" && issue.expected === "never") return "is not a known field";
+  if (issue.input === undefined && issue.path?.at(-1)?.value === undefined) return "is required but missing";
+  // Custom checks (tensor shapes, finiteness, typed arrays) already phrase their message.
+  if (issue.type === "custom" || issue.type === "check" || issue.expected === null) return issue.message;
+  return `must be ${issue.expected}, current value is ${issue.received}`;
+}
+
+/** Decodes MessagePack bytes, turning a decoder failure into a WireError (`invalid_body`). */
+export function decodeBody(bytes: Uint8Array, what: string, arena?: DecodeArena): unknown {
+  if (bytes.length === 0) throw new WireError("invalid_body", `Cannot read ${what}: the body is empty`);
+  try {
+    return decode(bytes, arena);
+  } catch (error) {
+    throw new WireError("invalid_body", `Cannot read ${what}: the body is not valid MessagePack (${(error as Error).message})`);
+  }
+}
+
+/** Decodes and validates a `/v1/gradients` reply. */
+export function decodeGradientsResponse(bytes: Uint8Array): GradientsResponse {
+  return validateMessage(GradientsResponseSchema, decodeBody(bytes, "gradients reply"), "gradients reply");
+}
+
+/** Decodes and validates a `/v1/evaluate` reply. */
+export function decodeEvaluateResponse(bytes: Uint8Array): EvaluateResponse {
+  return validateMessage(EvaluateResponseSchema, decodeBody(bytes, "evaluate reply"), "evaluate reply");
+}
+
+/** Validates a parsed `/v1/health` JSON reply. */
+export function parseHealth(value: unknown): HealthResponse {
+  return validateMessage(HealthResponseSchema, value, "health reply");
+}

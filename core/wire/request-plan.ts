@@ -1,0 +1,183 @@
+/**
+ * The second validation step of a request: against its model. The schema (messages.ts) has checked
+ * types and that every tensor's data fits its shape; here the model spec is parsed with core's
+ * parseModelSpec under the worker's limits, and everything else is checked against the plan:
+ * parameter names and shapes, input width, labels, example indices, the chunk layout of
+ * deterministic mode and the shard limits. Nothing that passes can make the engine throw on its
+ * input checks, so engine errors after this step are internal failures (5xx), not client errors.
+ */
+import { DEFAULT_WORKER_LIMITS, type WorkerLimits } from "../limits.ts";
+import { parseModelSpec, planModel, type ModelPlan, type ParameterInfo } from "../model/spec.ts";
+import {
+  decodeBody,
+  EvaluateRequestSchema,
+  GradientsRequestSchema,
+  validateMessage,
+  type EvaluateRequest,
+  type GradientsRequest,
+} from "./messages.ts";
+import type { DecodeArena } from "./codec.ts";
+import { sizeOfShape, type Float32Tensor, type Int32Tensor } from "./tensor.ts";
+import { WireError } from "./wire-error.ts";
+
+export interface PlannedGradients {
+  readonly request: GradientsRequest;
+  readonly plan: ModelPlan;
+}
+
+export interface PlannedEvaluate {
+  readonly request: EvaluateRequest;
+  readonly plan: ModelPlan;
+}
+
+/**
+ * Decodes, validates and plans a `/v1/gradients` request body. Throws a WireError naming the field.
+ * With `arena`, its tensors live in the arena's memory (see DecodeArena in codec.ts).
+ */
+export function decodeGradientsRequest(bytes: Uint8Array, limits: WorkerLimits = DEFAULT_WORKER_LIMITS, arena?: DecodeArena): PlannedGradients {
+  const what = "gradients request";
+  return planGradientsRequest(validateMessage(GradientsRequestSchema, decodeBody(bytes, what, arena), what), limits);
+}
+
+/** Decodes, validates and plans a `/v1/evaluate` request body (see decodeGradientsRequest). */
+export function decodeEvaluateRequest(bytes: Uint8Array, limits: WorkerLimits = DEFAULT_WORKER_LIMITS, arena?: DecodeArena): PlannedEvaluate {
+  const what = "evaluate request";
+  return planEvaluateRequest(validateMessage(EvaluateRequestSchema, decodeBody(bytes, what, arena), what), limits);
+}
+
+/** Checks a schema-valid gradients request against its model; returns it with the parsed spec. */
+export function planGradientsRequest(request: GradientsRequest, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): PlannedGradients {
+  const what = "gradients request";
+  const plan = planOf(request.model, limits, what);
+  checkNamed(request.parameters, plan.parameters, "parameters", what);
+  if (request.batchNorm) checkNamed(request.batchNorm, plan.batchNormState, "batchNorm", what);
+  const m = checkExamples(plan, request.inputs, request.labels, limits, what);
+  checkIndices(request.indices, m, what);
+  const chunks = Math.ceil(m / request.chunkSize);
+  if (chunks * plan.parameterCount > limits.maxChunkGradients) {
+    fail(what, "chunkSize", `makes ${chunks} chunks of a ${plan.parameterCount}-parameter model, whose per-chunk gradients (${chunks * plan.parameterCount} values) exceed the worker's limit of ${limits.maxChunkGradients}: send fewer chunks per shard`, "limit_exceeded");
+  }
+  if (request.deterministic) checkChunkLayout(request, m, what);
+  return { request: { ...request, model: plan.spec }, plan };
+}
+
+/** Checks a schema-valid evaluate request against its model; returns it with the parsed spec. */
+export function planEvaluateRequest(request: EvaluateRequest, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): PlannedEvaluate {
+  const what = "evaluate request";
+  const plan = planOf(request.model, limits, what);
+  checkNamed(request.parameters, plan.parameters, "parameters", what);
+  if (plan.batchNormState.length > 0 || request.batchNorm) {
+    if (!request.batchNorm) {
+      throw new WireError("invalid_field", `Cannot read ${what}: 'batchNorm' is required (the model has batch norm: running statistics ${plan.batchNormState.map((s) => s.name).join(", ")})`, "batchNorm");
+    }
+    checkNamed(request.batchNorm, plan.batchNormState, "batchNorm", what);
+  }
+  checkExamples(plan, request.inputs, request.labels, limits, what);
+  return { request: { ...request, model: plan.spec }, plan };
+}
+
+function fail(what: string, field: string, message: string, code: "invalid_field" | "limit_exceeded" = "invalid_field"): never {
+  throw new WireError(code, `Cannot read ${what}: '${field}' ${message}`, field);
+}
+
+function planOf(model: unknown, limits: WorkerLimits, what: string): ModelPlan {
+  try {
+    return planModel(parseModelSpec(model, { path: "model", limits }), { path: "model", limits });
+  } catch (error) {
+    const message = (error as Error).message;
+    // parseModelSpec quotes the field it rejects ('model.layers[0].units'); report that field.
+    const field = /'(model(?:[.[][^']*)?)'/.exec(message)?.[1] ?? "model";
+    throw new WireError("invalid_field", `Cannot read ${what}: ${message.replace(/^Cannot build model: /, "")}`, field);
+  }
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+/** Exactly the tensors `expected`, each with exactly its shape (finiteness is the schema's). */
+function checkNamed(
+  tensors: Readonly<Record<string, Float32Tensor>>,
+  expected: readonly ParameterInfo[],
+  path: string,
+  what: string,
+): void {
+  for (const p of expected) {
+    const t = tensors[p.name];
+    if (t === undefined) fail(what, `${path}.${p.name}`, `is missing (the model needs shape ${shapeText(p.shape)})`);
+    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+      fail(what, `${path}.${p.name}.shape`, `must be ${shapeText(p.shape)} for this model, current value is ${shapeText(t.shape)}`);
+    }
+  }
+  if (Object.keys(tensors).length !== expected.length) {
+    const known = new Set(expected.map((p) => p.name));
+    const extra = Object.keys(tensors).find((name) => !known.has(name))!;
+    fail(what, `${path}.${extra}`, `is not a tensor of this model (expected ${expected.map((p) => p.name).join(", ") || "none"})`);
+  }
+}
+
+/** Inputs [m, ...] with the model's width, labels of the output head, shard limits. Returns m. */
+function checkExamples(
+  plan: ModelPlan,
+  inputs: Float32Tensor,
+  labels: Float32Tensor | Int32Tensor,
+  limits: WorkerLimits,
+  what: string,
+): number {
+  const m = inputs.shape[0];
+  if (inputs.shape.length < 2 || m === undefined || m < 1 || sizeOfShape(inputs.shape.slice(1)) !== plan.inputSize) {
+    fail(what, "inputs.shape", `must be [m, ${plan.spec.input.join(", ")}] or [m, ${plan.inputSize}] with m ≥ 1, current value is ${shapeText(inputs.shape)}`);
+  }
+  if (m > limits.maxExamples) {
+    fail(what, "inputs.shape", `has ${m} examples, more than the worker's limit of ${limits.maxExamples}`, "limit_exceeded");
+  }
+  const activations = m * (plan.inputSize + plan.widths.reduce((a, b) => a + b, 0));
+  if (activations > limits.maxActivations) {
+    fail(what, "inputs.shape", `needs ${activations} activations (${m} examples × ${activations / m} units), more than the worker's limit of ${limits.maxActivations}: send fewer examples`, "limit_exceeded");
+  }
+  const K = plan.outputs;
+  if (plan.spec.output === "linear") {
+    if (labels.dtype !== "float32" || labels.shape.length !== 2 || labels.shape[0] !== m || labels.shape[1] !== K) {
+      fail(what, "labels", `must be float32 [${m}, ${K}] targets for a linear output, current value is ${labels.dtype} ${shapeText(labels.shape)}`);
+    }
+  } else {
+    const classes = plan.spec.output === "sigmoid" ? 2 : K;
+    if (labels.dtype !== "int32" || labels.shape.length !== 1 || labels.shape[0] !== m) {
+      fail(what, "labels", `must be int32 [${m}] class indices for a ${plan.spec.output} output, current value is ${labels.dtype} ${shapeText(labels.shape)}`);
+    }
+    const data = labels.data;
+    for (let i = 0; i < data.length; i++) {
+      if (!(data[i] >= 0 && data[i] < classes)) {
+        fail(what, "labels.data", `must hold class indices in [0, ${classes - 1}], element ${i} is ${data[i]}`);
+      }
+    }
+  }
+  return m;
+}
+
+function checkIndices(indices: Int32Tensor, m: number, what: string): void {
+  if (indices.shape.length !== 1 || indices.shape[0] !== m) {
+    fail(what, "indices.shape", `must be [${m}] (one global example index per input row), current value is ${shapeText(indices.shape)}`);
+  }
+  const data = indices.data;
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] < 0) fail(what, "indices.data", `must hold example indices ≥ 0, element ${i} is ${data[i]}`);
+  }
+}
+
+/**
+ * Deterministic mode: the shard is chunks [firstChunk, firstChunk + C) of a batch of totalChunks,
+ * and only the batch's last chunk may be partial (chunks never straddle workers).
+ */
+function checkChunkLayout(request: GradientsRequest, m: number, what: string): void {
+  const { firstChunk, totalChunks, chunkSize } = request;
+  if (firstChunk === undefined) fail(what, "firstChunk", "is required when 'deterministic' is true");
+  if (totalChunks === undefined) fail(what, "totalChunks", "is required when 'deterministic' is true");
+  const chunks = Math.ceil(m / chunkSize);
+  if (firstChunk + chunks > totalChunks) {
+    fail(what, "totalChunks", `must be ≥ firstChunk + ${chunks} (this shard's ${m} examples make ${chunks} chunks of ${chunkSize}), current value is ${totalChunks}`);
+  }
+  if (m % chunkSize !== 0 && firstChunk + chunks !== totalChunks) {
+    fail(what, "inputs.shape", `has ${m} examples, not a multiple of chunkSize ${chunkSize}: only the batch's last chunk (index ${totalChunks - 1}) may be partial, and this shard ends at chunk ${firstChunk + chunks - 1}`);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The local multi-process cluster: edge workers and a coordinator as separate processes on
+ * loopback, with a generated shared secret. Used by `edgeprop cluster up`, the demo (`npm start`)
+ * and the e2e tests. Every process it starts is stopped by `stop()` (SIGTERM, then SIGKILL), and
+ * the processes die with this one when it is interrupted.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+export type WorkerRuntime = "deno" | "node" | "workerd";
+export type ServerRuntime = "deno" | "node";
+
+/** Path of the deno binary installed by npm (the `deno` package). */
+export function denoBinary(): string {
+  return join(dirname(createRequire(import.meta.url).resolve("deno/package.json")), "deno");
+}
+
+/** Deno permissions of the coordinator: network, its data directory and the tfjs files, env, system info. */
+export const COORDINATOR_DENO_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
+
+/** The command that serves one worker of `runtime` on `host:port` (port 0: any free port). */
+export function workerCommandLine(runtime: WorkerRuntime, host: string, port: number): { file: string; args: string[] } {
+  const where = ["--port", String(port), "--host", host];
+  switch (runtime) {
+    case "deno":
+      // Least privilege: the network on the listening host, reading the tfjs .wasm files, the environment.
+      return { file: denoBinary(), args: ["run", `--allow-net=${host}`, "--allow-read", "--allow-env", join(repoRoot, "edge-functions/entry/deno.ts"), ...where] };
+    case "node":
+      return { file: process.execPath, args: ["--import", "tsx", join(repoRoot, "edge-functions/entry/node.ts"), ...where] };
+    case "workerd":
+      return { file: process.execPath, args: [join(repoRoot, "deploy/cloudflare/serve.mjs"), ...where] };
+  }
+}
+
+/** The command that serves the coordinator (extra flags such as `--port`, `--workers` appended by the caller). */
+export function coordinatorCommandLine(runtime: ServerRuntime): { file: string; args: string[] } {
+  if (runtime === "deno") return { file: denoBinary(), args: ["run", ...COORDINATOR_DENO_PERMISSIONS, join(repoRoot, "coordinator/entry/deno.ts")] };
+  return { file: process.execPath, args: ["--import", "tsx", join(repoRoot, "coordinator/entry/node.ts")] };
+}
+
+export interface ManagedProcess {
+  readonly name: string;
+  readonly url: string;
+  readonly child: ChildProcess;
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Starts a server process and waits for its "listening on URL" line (its output is kept for errors). */
+export async function startServerProcess(name: string, command: { file: string; args: string[] }, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<ManagedProcess> {
+  const child = spawn(command.file, command.args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const collect = (s: string) => {
+    output += s;
+    if (output.length > 100_000) output = output.slice(-50_000);
+  };
+  child.stdout!.setEncoding("utf8").on("data", collect);
+  child.stderr!.setEncoding("utf8").on("data", collect);
+  const exited = once(child, "exit");
+  const stop = async (graceMs = 5_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    try {
+      await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const url = /listening on (http:\/\/[^\s;]+)/.exec(output)?.[1];
+    if (url) return { name, url, child, stop };
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      await stop(500);
+      throw new Error(`${name} did not start: ${output.trim().split("\n").slice(-5).join(" | ") || "no output"}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface ClusterOptions {
+  readonly workers?: number;
+  readonly runtime?: WorkerRuntime;
+  readonly coordinatorRuntime?: ServerRuntime;
+  /** Coordinator port (0: any free port). */
+  readonly port?: number;
+  readonly host?: string;
+  readonly dataDir?: string;
+  readonly apiToken?: string;
+}
+
+export interface Cluster {
+  readonly coordinatorUrl: string;
+  readonly workerUrls: readonly string[];
+  readonly processes: readonly ManagedProcess[];
+  readonly dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `workers` edge workers and a coordinator that uses them, sharing a fresh secret. */
+export async function startLocalCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const host = options.host ?? "127.0.0.1";
+  const runtime = options.runtime ?? "deno";
+  const count = options.workers ?? 2;
+  if (!Number.isInteger(count) || count < 1 || count > 64) {
+    throw new RangeError(`Cannot start cluster: '--workers' must be an integer in [1, 64], current value is ${count}`);
+  }
+  const secret = randomBytes(24).toString("base64url");
+  const env: NodeJS.ProcessEnv = { ...process.env, EDGEPROP_WORKER_SECRET: secret, NO_COLOR: "1" };
+  delete env.EDGEPROP_INSECURE;
+  if (options.apiToken) env.EDGEPROP_API_TOKEN = options.apiToken;
+  const dataDir = options.dataDir ?? join(process.cwd(), ".edgeprop");
+  const processes: ManagedProcess[] = [];
+  const stop = async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+  };
+  try {
+    const workers = await Promise.all(
+      Array.from({ length: count }, (_, i) => startServerProcess(`worker ${i + 1} (${runtime})`, workerCommandLine(runtime, host, 0), env)),
+    );
+    processes.push(...workers);
+    const command = coordinatorCommandLine(options.coordinatorRuntime ?? "deno");
+    command.args.push("--port", String(options.port ?? 8080), "--host", host, "--data-dir", dataDir, "--workers", workers.map((w) => w.url).join(","));
+    const coordinator = await startServerProcess("coordinator", command, env);
+    processes.push(coordinator);
+    return { coordinatorUrl: coordinator.url, workerUrls: workers.map((w) => w.url), processes, dataDir, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
