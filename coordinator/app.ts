@@ -1,0 +1,232 @@
+/**
+ * The coordinator's HTTP API (DESIGN.md, "Coordinator HTTP API"), one Hono app for Deno and Node.
+ * JSON unless stated; errors are `{error: {code, message, field?}}` from one onError handler;
+ * `Authorization: Bearer <token>` is required when an API token is configured.
+ */
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { CsvError } from "../core/data/mod.ts";
+import { HttpError } from "../core/http/http-error.ts";
+import { readBody } from "../core/http/read-body.ts";
+import { constantTimeEqual } from "../core/wire/signing.ts";
+import type { DatasetRegistry } from "./datasets/registry.ts";
+import { type JobManager, RequestError } from "./jobs/job-manager.ts";
+import type { JobRecord } from "./store/job-store.ts";
+
+export interface CoordinatorLimits {
+  /** Largest dataset upload, bytes (default 256 MiB). */
+  readonly maxUploadBytes: number;
+  /** Largest JSON body (job specs, predictions), bytes (default 16 MiB). */
+  readonly maxJsonBytes: number;
+}
+
+export const DEFAULT_COORDINATOR_LIMITS: CoordinatorLimits = {
+  maxUploadBytes: 256 * 1024 * 1024,
+  maxJsonBytes: 16 * 1024 * 1024,
+};
+
+export interface CoordinatorOptions {
+  readonly jobs: JobManager;
+  readonly datasets: DatasetRegistry;
+  /** When set, every request must carry `Authorization: Bearer <apiToken>`. */
+  readonly apiToken?: string;
+  readonly limits?: Partial<CoordinatorLimits>;
+  /** Serves the dashboard at `/` when given (the page's HTML). */
+  readonly dashboard?: () => Promise<Response>;
+}
+
+export function createCoordinatorApp(options: CoordinatorOptions): Hono {
+  const limits = { ...DEFAULT_COORDINATOR_LIMITS, ...options.limits };
+  const { jobs, datasets } = options;
+  const app = new Hono();
+
+  app.use("/v1/*", async (c, next) => {
+    if (options.apiToken) {
+      const header = c.req.header("authorization") ?? "";
+      const token = header.startsWith("Bearer ") ? header.slice(7) : "";
+      if (!constantTimeEqual(token, options.apiToken)) {
+        throw new HttpError(401, "unauthorized", "missing or wrong API token: send 'Authorization: Bearer $EDGEPROP_API_TOKEN'");
+      }
+    }
+    await next();
+  });
+
+  const json = async (request: Request): Promise<unknown> => {
+    const bytes = await readBody(request, limits.maxJsonBytes);
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch (error) {
+      throw new HttpError(400, "invalid_json", `The body is not valid JSON: ${(error as Error).message}`);
+    }
+  };
+  const job = async (id: string): Promise<JobRecord> => {
+    const record = await jobs.get(id);
+    if (!record) throw new HttpError(404, "not_found", `job '${id}' does not exist`);
+    return record;
+  };
+
+  app.post("/v1/datasets", async (c) => {
+    const type = (c.req.header("content-type") ?? "").split(";")[0].trim();
+    const bytes = await readBody(c.req.raw, limits.maxUploadBytes, " (uploads are limited; split the dataset or raise the limit)");
+    if (type === "application/x-msgpack") {
+      return c.json(await datasets.uploadMessagePack(bytes), 201);
+    }
+    if (type !== "text/csv") {
+      throw new HttpError(415, "unsupported_media_type", `Content-Type must be text/csv or application/x-msgpack, current value is ${JSON.stringify(type)}`);
+    }
+    const label = c.req.query("label");
+    if (!label) throw new HttpError(400, "invalid_field", "'label' (query parameter) must name the label column, e.g. ?label=class", { field: "label" });
+    const name = c.req.query("name") ?? "dataset";
+    const task = c.req.query("task");
+    if (task !== undefined && task !== "classification" && task !== "regression") {
+      throw new HttpError(400, "invalid_field", `'task' must be "classification" or "regression", current value is ${JSON.stringify(task)}`, { field: "task" });
+    }
+    return c.json(await datasets.uploadCsv(new TextDecoder().decode(bytes), { name, label, task }), 201);
+  });
+  app.get("/v1/datasets", async (c) => c.json({ datasets: await datasets.list() }));
+  app.get("/v1/datasets/:id", async (c) => {
+    const record = await datasets.describe(c.req.param("id"));
+    if (!record) throw new HttpError(404, "not_found", `dataset '${c.req.param("id")}' does not exist`);
+    return c.json(record);
+  });
+
+  app.post("/v1/jobs", async (c) => {
+    const record = await jobs.submit(await json(c.req.raw));
+    return c.json({ id: record.id, status: record.status }, 201);
+  });
+  app.get("/v1/jobs", async (c) => c.json({ jobs: (await jobs.list()).map(summary) }));
+  app.get("/v1/jobs/:id", async (c) => c.json(view(await job(c.req.param("id")))));
+  app.get("/v1/jobs/:id/metrics", async (c) => {
+    const id = (await job(c.req.param("id"))).id;
+    const entries = await jobs.metrics(id);
+    return c.json({ steps: entries.filter((e) => e.kind === "step"), epochs: entries.filter((e) => e.kind === "epoch") });
+  });
+  app.post("/v1/jobs/:id/cancel", async (c) => {
+    const record = await jobs.cancel((await job(c.req.param("id"))).id);
+    return c.json({ id: record!.id, status: record!.status });
+  });
+  app.get("/v1/jobs/:id/model", async (c) => {
+    const id = (await job(c.req.param("id"))).id;
+    if (c.req.query("format") === "json") {
+      const model = await jobs.model(id);
+      if (!model) throw new HttpError(404, "not_found", `job '${id}' has no trained model yet`);
+      const plain = (tensors: Record<string, Float32Array>, shapes: Map<string, readonly number[]>) =>
+        Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, { shape: shapes.get(k) ?? [v.length], data: Array.from(v) }]));
+      const { planModel } = await import("../core/model/spec.ts");
+      const plan = planModel(model.spec.model);
+      const shapes = new Map([...plan.parameters, ...plan.batchNormState].map((p) => [p.name, p.shape]));
+      const members = model.members.map((m) => ({ parameters: plain(m.parameters, shapes), batchNorm: plain(m.batchNorm, shapes) }));
+      const normalization = model.normalization
+        ? Object.fromEntries(Object.entries(model.normalization).map(([k, v]) => [k, ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v]))
+        : null;
+      return c.json({ spec: model.spec, parameters: members[0].parameters, batchNorm: members[0].batchNorm, normalization, classNames: model.classNames, members });
+    }
+    const bytes = await jobs.modelBytes(id);
+    if (!bytes) throw new HttpError(404, "not_found", `job '${id}' has no trained model yet`);
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/x-msgpack", "content-disposition": `attachment; filename="${id}.msgpack"` });
+  });
+  app.post("/v1/jobs/:id/predict", async (c) => {
+    const id = (await job(c.req.param("id"))).id;
+    const body = await json(c.req.raw);
+    if (typeof body !== "object" || body === null || !("inputs" in body)) {
+      throw new HttpError(400, "invalid_field", "the body must be {\"inputs\": number[][]}", { field: "inputs" });
+    }
+    return c.json(await jobs.predict(id, (body as { inputs: unknown }).inputs));
+  });
+  app.get("/v1/jobs/:id/events", async (c) => {
+    const id = (await job(c.req.param("id"))).id;
+    const lastId = Number(c.req.header("last-event-id") ?? c.req.query("lastEventId") ?? 0) || 0;
+    return streamSSE(c, async (stream) => {
+      let wake: (() => void) | null = null;
+      const queue: { id: number; type: string; data: unknown }[] = [];
+      const unsubscribe = jobs.events.subscribe(id, lastId, (event) => {
+        queue.push(event);
+        wake?.();
+      });
+      stream.onAbort(() => {
+        unsubscribe();
+        wake?.();
+      });
+      try {
+        // A finished job has no more events to come: replay what is buffered, then a final state.
+        for (;;) {
+          while (queue.length) {
+            const e = queue.shift()!;
+            await stream.writeSSE({ id: String(e.id), event: e.type, data: JSON.stringify(e.data) });
+            if (e.type === "done" || e.type === "failed" || e.type === "cancelled") return;
+          }
+          const current = await jobs.get(id);
+          if (current && current.status !== "running" && current.status !== "queued" && queue.length === 0) {
+            const type = current.status === "succeeded" ? "done" : current.status;
+            await stream.writeSSE({ event: type, data: JSON.stringify({ status: current.status, metrics: current.metrics, diagnosis: current.diagnosis, error: current.error }) });
+            return;
+          }
+          if (stream.aborted) return;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, 15_000); // heartbeat: keeps proxies from closing an idle stream
+          });
+          wake = null;
+          if (queue.length === 0 && !stream.aborted) await stream.write(": keep-alive\n\n");
+        }
+      } finally {
+        unsubscribe();
+      }
+    });
+  });
+
+  app.get("/v1/workers", async (c) => c.json({ workers: await jobs.workers() }));
+
+  app.get("/", async (c) => {
+    if (options.dashboard) return options.dashboard();
+    return c.text("edgeprop coordinator: the API is under /v1 (see DESIGN.md); the dashboard arrives with its issue.\n");
+  });
+
+  app.notFound((c) => c.json({ error: { code: "not_found", message: `${c.req.method} ${new URL(c.req.url).pathname} is not an endpoint of this coordinator` } }, 404));
+  app.onError((error, c) => {
+    if (error instanceof HttpError) return c.json(error.body(), error.status as 400, error.headers);
+    if (error instanceof RequestError) return c.json({ error: { code: error.code, message: error.message } }, error.status);
+    if (error instanceof CsvError) return c.json({ error: { code: "invalid_csv", message: error.message } }, 400);
+    if (error instanceof TypeError || error instanceof RangeError) {
+      return c.json({ error: { code: "invalid_request", message: error.message } }, 400);
+    }
+    console.error("coordinator: internal error:", error);
+    return c.json({ error: { code: "internal", message: "internal error; see the coordinator's log" } }, 500);
+  });
+  return app;
+}
+
+function summary(job: JobRecord) {
+  return {
+    id: job.id,
+    name: job.name,
+    status: job.status,
+    progress: job.progress,
+    bestDev: job.bestDev,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    workers: job.workers,
+    studyId: job.studyId,
+  };
+}
+
+function view(job: JobRecord) {
+  return {
+    id: job.id,
+    name: job.name,
+    status: job.status,
+    spec: job.spec,
+    progress: job.progress,
+    metrics: job.metrics,
+    diagnosis: job.diagnosis,
+    error: job.error,
+    throughput: job.throughput,
+    timing: job.timing,
+    workers: job.workers,
+    studyId: job.studyId,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+  };
+}

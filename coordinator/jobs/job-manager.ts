@@ -1,0 +1,362 @@
+/**
+ * Jobs from submission to artifact: validates a spec (a 400 before anything runs), runs the
+ * trainer on a worker pool, publishes events, keeps the record and checkpoints in the store, and on
+ * start resumes every job a killed coordinator left running.
+ */
+import { randomBytes } from "node:crypto";
+import { normalizeFeatures, type Normalization } from "../../core/data/mod.ts";
+import { averageOutputs } from "../../core/ensemble.ts";
+import { type JobSpec, parseJobSpec } from "../../core/job/spec.ts";
+import { evaluate } from "../../core/model/engine.ts";
+import type { Tensors } from "../../core/model/parameters.ts";
+import { planModel, type ModelPlan } from "../../core/model/spec.ts";
+import { decode, encode } from "../../core/wire/codec.ts";
+import { DatasetRegistry, UnknownDatasetError } from "../datasets/registry.ts";
+import { HttpPool } from "../pool/http-pool.ts";
+import type { WorkerPool } from "../pool/worker-pool.ts";
+import type { JobRecord, JobStore } from "../store/job-store.ts";
+import { prepareData } from "../training/prepared-data.ts";
+import { type MetricsEntry, train, type TrainEvent, TrainingError, type TrainState } from "../training/trainer.ts";
+import { JobEvents } from "./events.ts";
+
+/** A request the coordinator refuses: HTTP `status` with a message naming the problem. */
+export class RequestError extends Error {
+  override name = "RequestError";
+  constructor(readonly status: 400 | 404 | 409 | 413, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export interface JobManagerOptions {
+  readonly store: JobStore;
+  readonly registry: DatasetRegistry;
+  /** Workers for jobs whose spec names none. */
+  readonly defaultWorkers: readonly string[];
+  readonly workerSecret?: string;
+  /** Builds the pool of a worker list (default: an HttpPool); tests pass an in-process one. */
+  readonly createPool?: (urls: readonly string[], spec: JobSpec) => Promise<WorkerPool>;
+}
+
+interface ModelArtifact {
+  readonly spec: JobSpec;
+  readonly members: readonly { readonly parameters: Tensors; readonly batchNorm: Tensors }[];
+  readonly normalization: Normalization | null;
+  readonly classNames: readonly string[] | null;
+}
+
+interface Checkpoint {
+  readonly state: TrainState;
+  readonly metricsCount: number;
+}
+
+const EMPTY_METRICS = { trainLoss: null, trainError: null, devLoss: null, devError: null, testLoss: null, testError: null };
+
+export class JobManager {
+  readonly events = new JobEvents();
+  readonly #store: JobStore;
+  readonly #registry: DatasetRegistry;
+  readonly #options: JobManagerOptions;
+  readonly #running = new Map<string, { controller: AbortController; record: JobRecord; done: Promise<void> }>();
+  readonly #pools = new Map<string, Promise<WorkerPool>>();
+
+  constructor(options: JobManagerOptions) {
+    this.#store = options.store;
+    this.#registry = options.registry;
+    this.#options = options;
+  }
+
+  /** Validates and queues a job; throws RequestError (400) naming the problem. */
+  async submit(raw: unknown, extra: { studyId?: string } = {}): Promise<JobRecord> {
+    let spec: JobSpec;
+    try {
+      spec = parseJobSpec(raw);
+    } catch (error) {
+      if (error instanceof TypeError || error instanceof RangeError) throw new RequestError(400, "invalid_spec", error.message);
+      throw error;
+    }
+    const urls = spec.workers.urls.length ? spec.workers.urls : this.#options.defaultWorkers;
+    if (urls.length === 0) {
+      throw new RequestError(400, "no_workers", "'workers.urls' is empty and the coordinator has no default workers (start it with --workers or EDGEPROP_WORKERS)");
+    }
+    const plan = planModel(spec.model);
+    try {
+      prepareData(await this.#registry.load(spec.dataset.id), spec, plan);
+    } catch (error) {
+      if (error instanceof UnknownDatasetError) throw new RequestError(400, "unknown_dataset", `'dataset.id': ${error.message}`);
+      if (error instanceof TypeError || error instanceof RangeError) throw new RequestError(400, "invalid_spec", error.message);
+      throw error;
+    }
+    const record: JobRecord = {
+      id: `job_${randomBytes(12).toString("hex")}`,
+      name: spec.name,
+      status: "queued",
+      spec,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      progress: { epoch: 0, epochs: spec.epochs, step: 0, steps: 0, member: 0, members: spec.ensemble.members },
+      metrics: EMPTY_METRICS,
+      diagnosis: null,
+      error: null,
+      throughput: { examplesPerSecond: null },
+      timing: { stepMs: null, breakdown: null },
+      workers: urls,
+      studyId: extra.studyId ?? null,
+      bestDev: null,
+    };
+    await this.#store.putJob(record);
+    this.#start(record, null);
+    return record;
+  }
+
+  /** Resumes the jobs that were running (or queued) when the coordinator stopped. */
+  async resumeAll(): Promise<number> {
+    let resumed = 0;
+    for (const job of await this.#store.listJobs()) {
+      if (job.status !== "running" && job.status !== "queued") continue;
+      const bytes = await this.#store.getCheckpoint(job.id);
+      let checkpoint: Checkpoint | null = null;
+      if (bytes) {
+        checkpoint = decode(bytes) as Checkpoint;
+        const metrics = await this.#store.readMetrics(job.id);
+        await this.#store.writeMetrics(job.id, metrics.slice(0, checkpoint.metricsCount));
+      } else {
+        await this.#store.writeMetrics(job.id, []);
+      }
+      this.#start(job, checkpoint);
+      resumed++;
+    }
+    return resumed;
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    return this.#running.get(id)?.record ?? (await this.#store.getJob(id));
+  }
+
+  async list(): Promise<JobRecord[]> {
+    const stored = await this.#store.listJobs();
+    return stored.map((j) => this.#running.get(j.id)?.record ?? j);
+  }
+
+  metrics(id: string): Promise<MetricsEntry[]> {
+    return this.#store.readMetrics(id);
+  }
+
+  /** Stops a job; its last checkpoint stays. Returns the record, or null when there is no such job. */
+  async cancel(id: string): Promise<JobRecord | null> {
+    const running = this.#running.get(id);
+    if (running) {
+      running.controller.abort();
+      await running.done;
+      return this.#store.getJob(id);
+    }
+    const job = await this.#store.getJob(id);
+    if (!job) return null;
+    if (job.status === "queued") {
+      const cancelled = { ...job, status: "cancelled" as const, finishedAt: new Date().toISOString() };
+      await this.#store.putJob(cancelled);
+      return cancelled;
+    }
+    return job;
+  }
+
+  /** Waits until a job is no longer running (for tests and shutdown). */
+  async settled(id: string): Promise<void> {
+    await this.#running.get(id)?.done;
+  }
+
+  /** Stops every running job without marking it cancelled (a shutdown: they resume on restart). */
+  async shutdown(): Promise<void> {
+    for (const entry of this.#running.values()) entry.controller.abort("shutdown");
+    await Promise.all([...this.#running.values()].map((e) => e.done));
+    for (const pool of this.#pools.values()) void pool.then((p) => (p as { close?: () => void }).close?.());
+  }
+
+  async model(id: string): Promise<ModelArtifact | null> {
+    const bytes = await this.#store.getModel(id);
+    return bytes ? (decode(bytes) as ModelArtifact) : null;
+  }
+
+  async modelBytes(id: string): Promise<Uint8Array | null> {
+    return this.#store.getModel(id);
+  }
+
+  /** Outputs and predicted classes of a trained model for raw (un-normalized) inputs. */
+  async predict(id: string, inputs: unknown): Promise<{ outputs: number[][]; classes: (string | null)[] }> {
+    const artifact = await this.model(id);
+    if (!artifact) throw new RequestError(404, "not_found", `job '${id}' has no trained model (is it finished?)`);
+    const plan = planModel(artifact.spec.model);
+    const n = plan.inputSize;
+    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > 65_536) {
+      throw new RequestError(400, "invalid_field", "'inputs' must be a non-empty array of at most 65536 rows");
+    }
+    const m = inputs.length;
+    const x = new Float32Array(m * n);
+    inputs.forEach((row, i) => {
+      if (!Array.isArray(row) || row.length !== n) throw new RequestError(400, "invalid_field", `'inputs[${i}]' must be an array of ${n} numbers`);
+      row.forEach((v, j) => {
+        if (typeof v !== "number" || !Number.isFinite(v)) throw new RequestError(400, "invalid_field", `'inputs[${i}][${j}]' must be a finite number, current value is ${JSON.stringify(v)}`);
+        x[i * n + j] = v;
+      });
+    });
+    const normalized = artifact.normalization ? normalizeFeatures(x, artifact.normalization) : x;
+    const outputs = await predictOutputs(plan, artifact, normalized, m);
+    const K = plan.outputs;
+    const rows: number[][] = [];
+    const classes: (string | null)[] = [];
+    for (let i = 0; i < m; i++) {
+      const row = Array.from(outputs.subarray(i * K, i * K + K));
+      rows.push(row);
+      if (plan.spec.output === "linear" || !artifact.classNames) classes.push(null);
+      else if (plan.spec.output === "sigmoid") classes.push(artifact.classNames[row[0] > 0.5 ? 1 : 0] ?? null);
+      else classes.push(artifact.classNames[row.indexOf(Math.max(...row))] ?? null);
+    }
+    return { outputs: rows, classes };
+  }
+
+  #start(initial: JobRecord, checkpoint: Checkpoint | null): void {
+    const controller = new AbortController();
+    const entry = { controller, record: initial, done: Promise.resolve() };
+    this.#running.set(initial.id, entry);
+    entry.done = this.#run(entry, checkpoint).finally(() => this.#running.delete(initial.id));
+  }
+
+  async #run(entry: { controller: AbortController; record: JobRecord }, checkpoint: Checkpoint | null): Promise<void> {
+    const id = entry.record.id;
+    const spec = parseJobSpec(entry.record.spec);
+    const update = async (patch: Partial<JobRecord>, persist: boolean) => {
+      entry.record = { ...entry.record, ...patch };
+      if (persist) await this.#store.putJob(entry.record);
+    };
+    let pending: MetricsEntry[] = [];
+    let metricsCount = checkpoint?.metricsCount ?? 0;
+    const flush = async () => {
+      const batch = pending;
+      pending = [];
+      metricsCount += batch.length;
+      await this.#store.appendMetrics(id, batch);
+    };
+    try {
+      await update({ status: "running", startedAt: entry.record.startedAt ?? new Date().toISOString(), error: null }, true);
+      const plan = planModel(spec.model);
+      const dataset = await this.#registry.load(spec.dataset.id);
+      const data = prepareData(dataset, spec, plan);
+      const pool = await this.#pool(entry.record.workers, spec);
+      if (pool.capacity().workers === 0) {
+        throw new TrainingError(`no healthy worker among ${entry.record.workers.join(", ")}`);
+      }
+      const emit = (event: TrainEvent) => {
+        switch (event.type) {
+          case "progress": {
+            const { member, members, epoch, epochs, step, steps } = event;
+            entry.record = { ...entry.record, progress: { member, members, epoch, epochs, step, steps } };
+            this.events.publish(id, "progress", { ...entry.record.progress });
+            break;
+          }
+          case "metrics":
+            pending.push(event.entry);
+            this.events.publish(id, "metrics", event.entry);
+            break;
+          case "epoch": {
+            pending.push(event.entry);
+            const e = event.entry;
+            const dev = e.devError ?? e.devLoss;
+            const bestDev = dev === null ? entry.record.bestDev : entry.record.bestDev === null ? dev : Math.min(entry.record.bestDev, dev);
+            entry.record = {
+              ...entry.record,
+              metrics: { ...entry.record.metrics, trainLoss: e.trainLoss, trainError: e.trainError, devLoss: e.devLoss, devError: e.devError },
+              throughput: { examplesPerSecond: e.examplesPerSecond },
+              timing: { stepMs: e.stepMs, breakdown: e.breakdown },
+              bestDev,
+            };
+            this.events.publish(id, "epoch", e);
+            break;
+          }
+          case "checkpoint":
+            this.events.publish(id, "checkpoint", { member: event.member, epoch: event.epoch, step: event.step });
+            break;
+        }
+      };
+      const result = await train({
+        spec,
+        plan,
+        data,
+        pool,
+        signal: entry.controller.signal,
+        emit,
+        resume: checkpoint?.state ?? null,
+        checkpoint: async (state) => {
+          await flush();
+          await this.#store.putCheckpoint(id, encode({ state, metricsCount } satisfies Checkpoint).slice());
+          await this.#store.putJob(entry.record);
+        },
+      });
+      await flush();
+      const labels = dataset.labels;
+      const artifact: ModelArtifact = {
+        spec,
+        members: result.members.map((m) => ({ parameters: m.params, batchNorm: m.batchNorm })),
+        normalization: data.normalization,
+        classNames: labels.kind === "classes" ? labels.classes : null,
+      };
+      await this.#store.putModel(id, encode(artifact).slice());
+      await update({ status: "succeeded", finishedAt: new Date().toISOString(), metrics: result.metrics, diagnosis: result.diagnosis }, true);
+      this.events.publish(id, "done", { status: "succeeded", metrics: result.metrics, diagnosis: result.diagnosis });
+    } catch (error) {
+      await flush().catch(() => {});
+      if (entry.controller.signal.aborted) {
+        if (entry.controller.signal.reason === "shutdown") return; // resumes on restart
+        await update({ status: "cancelled", finishedAt: new Date().toISOString() }, true);
+        this.events.publish(id, "cancelled", { status: "cancelled" });
+        return;
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      await update({ status: "failed", finishedAt: new Date().toISOString(), error: message }, true);
+      this.events.publish(id, "failed", { status: "failed", error: message });
+    }
+  }
+
+  #pool(urls: readonly string[], spec: JobSpec): Promise<WorkerPool> {
+    const key = [...urls].sort().join(" ");
+    let pool = this.#pools.get(key);
+    if (!pool) {
+      pool = this.#options.createPool
+        ? this.#options.createPool(urls, spec)
+        : (async () => {
+          const p = new HttpPool(urls, { secret: this.#options.workerSecret, timeoutMs: spec.workers.timeoutMs, retries: spec.workers.retries });
+          await p.start();
+          return p;
+        })();
+      this.#pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Starts the pool of the default workers (health checks), so /v1/workers reports them at once. */
+  async warm(): Promise<void> {
+    if (this.#options.defaultWorkers.length === 0) return;
+    await this.#pool(this.#options.defaultWorkers, parseJobSpec({ dataset: { id: "builtin:moons" }, model: { input: [1], layers: [{ type: "dense", units: 2 }], output: "softmax" } }));
+  }
+
+  /** Status of every worker of every pool in use. */
+  async workers() {
+    const pools = await Promise.all(this.#pools.values());
+    const seen = new Map<string, ReturnType<WorkerPool["status"]>[number]>();
+    for (const pool of pools) for (const s of pool.status()) seen.set(s.url, s);
+    for (const url of this.#options.defaultWorkers) {
+      if (!seen.has(url)) seen.set(url, { url, runtime: null, backend: null, healthy: false, latencyMs: null, failures: 0, inFlight: 0, hedged: 0 });
+    }
+    return [...seen.values()];
+  }
+}
+
+async function predictOutputs(plan: ModelPlan, artifact: ModelArtifact, inputs: Float32Array, m: number): Promise<Float32Array> {
+  const labels = plan.spec.output === "linear" ? new Float32Array(m * plan.outputs) : new Int32Array(m);
+  const batch = { inputs, labels, indices: new Int32Array(m) };
+  const outputs: Float32Array[] = [];
+  for (const member of artifact.members) {
+    const r = await evaluate(plan, member.parameters, member.batchNorm, batch, { chunkSize: artifact.spec.chunkSize, outputs: true });
+    outputs.push(r.outputs!);
+  }
+  return outputs.length === 1 ? outputs[0] : averageOutputs(outputs);
+}

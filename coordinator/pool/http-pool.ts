@@ -1,0 +1,424 @@
+/**
+ * Edge functions over HTTP: the pool users run. Each shard is one signed MessagePack request.
+ * - Health: `GET /v1/health` at start and for unhealthy workers every `probeIntervalMs`; a worker's
+ *   advertised limits bound the shards the planner makes.
+ * - Concurrency: at most `concurrency` requests in flight per worker; shards wait in one FIFO
+ *   queue, so jobs sharing the pool take turns.
+ * - Failures: a 4xx is a bug in the request and is not retried (the shard fails with the worker's
+ *   message); a 5xx, a timeout or a network error is retried on another worker after a backoff
+ *   with jitter, up to `retries` times; `unhealthyAfter` consecutive failures take a worker out
+ *   until a probe succeeds.
+ * - Stragglers: a request slower than `hedgeMultiple` × the recent median is sent again to an idle
+ *   worker; the first answer wins and the other is aborted. A retried or hedged shard computes the
+ *   same numbers (workers are deterministic), so this never changes a result.
+ */
+import { encode } from "../../core/wire/codec.ts";
+import {
+  decodeEvaluateResponse,
+  decodeGradientsResponse,
+  type ErrorBody,
+  type EvaluateResponse,
+  type GradientsResponse,
+  type HealthResponse,
+  parseHealth,
+} from "../../core/wire/messages.ts";
+import { createHash } from "node:crypto";
+import { importSigningKey, signRequest } from "../../core/wire/signing.ts";
+import type { EvaluateShardResult, EvaluateTask, GradientShardResult, GradientTask } from "../../core/shard.ts";
+import type { PoolCapacity, ShardOutcome, ShardTiming, WorkerPool, WorkerStatus } from "./worker-pool.ts";
+
+export interface HttpPoolOptions {
+  /** Shared HMAC secret; without one requests go unsigned (workers started with EDGEPROP_INSECURE=1). */
+  readonly secret?: string;
+  readonly timeoutMs?: number;
+  readonly retries?: number;
+  /** Requests in flight per worker (default 2: one computing, one in transfer). */
+  readonly concurrency?: number;
+  readonly hedgeMultiple?: number;
+  /** No hedging below this many milliseconds. */
+  readonly hedgeMinMs?: number;
+  readonly unhealthyAfter?: number;
+  readonly probeIntervalMs?: number;
+  readonly fetch?: typeof fetch;
+}
+
+interface Worker {
+  readonly url: string;
+  health: HealthResponse | null;
+  healthy: boolean;
+  failures: number;
+  consecutiveFailures: number;
+  inFlight: number;
+  latencies: number[];
+  probing: boolean;
+  nextProbe: number;
+  /** Requests of this worker that were also sent elsewhere because it was slow. */
+  hedged: number;
+}
+
+class RequestFailure extends Error {
+  constructor(message: string, readonly retriable: boolean, readonly code: string) {
+    super(message);
+  }
+}
+
+const LATENCY_WINDOW = 32;
+
+export class HttpPool implements WorkerPool {
+  readonly #workers: Worker[];
+  readonly #options: Required<Omit<HttpPoolOptions, "secret" | "fetch">>;
+  readonly #fetch: typeof fetch;
+  readonly #key: Promise<CryptoKey> | null;
+  readonly #waiters: (() => void)[] = [];
+  #probeTimer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(urls: readonly string[], options: HttpPoolOptions = {}) {
+    if (urls.length === 0) throw new RangeError("Cannot create worker pool: 'urls' must name at least one worker");
+    this.#workers = urls.map((url) => ({
+      url: url.replace(/\/+$/, ""),
+      health: null,
+      healthy: false,
+      failures: 0,
+      consecutiveFailures: 0,
+      inFlight: 0,
+      latencies: [],
+      probing: false,
+      nextProbe: 0,
+      hedged: 0,
+    }));
+    this.#options = {
+      timeoutMs: options.timeoutMs ?? 10_000,
+      retries: options.retries ?? 3,
+      concurrency: options.concurrency ?? 2,
+      hedgeMultiple: options.hedgeMultiple ?? 3,
+      hedgeMinMs: options.hedgeMinMs ?? 200,
+      unhealthyAfter: options.unhealthyAfter ?? 3,
+      probeIntervalMs: options.probeIntervalMs ?? 2_000,
+    };
+    this.#fetch = options.fetch ?? fetch;
+    this.#key = options.secret ? importSigningKey(options.secret) : null;
+  }
+
+  get urls(): string[] {
+    return this.#workers.map((w) => w.url);
+  }
+
+  /** Checks every worker's health; resolves when all have answered or failed. */
+  async start(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => this.#probe(w)));
+    this.#probeTimer ??= setInterval(() => this.#probeUnhealthy(), this.#options.probeIntervalMs);
+    // Do not keep a process alive just to probe.
+    (this.#probeTimer as { unref?: () => void }).unref?.();
+  }
+
+  close(): void {
+    if (this.#probeTimer) clearInterval(this.#probeTimer);
+    this.#probeTimer = null;
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  capacity(): PoolCapacity {
+    const healthy = this.#workers.filter((w) => w.healthy && w.health);
+    const smallest = (key: keyof PoolCapacity["limits"]) => healthy.length ? Math.min(...healthy.map((w) => w.health!.limits[key])) : undefined;
+    return {
+      workers: healthy.length,
+      limits: {
+        maxExamples: smallest("maxExamples"),
+        maxActivations: smallest("maxActivations"),
+        maxChunkGradients: smallest("maxChunkGradients"),
+        maxBodyBytes: smallest("maxBodyBytes"),
+      },
+    };
+  }
+
+  status(): readonly WorkerStatus[] {
+    return this.#workers.map((w) => ({
+      url: w.url,
+      runtime: w.health?.runtime ?? null,
+      backend: w.health?.backend ?? null,
+      healthy: w.healthy,
+      latencyMs: w.latencies.length ? median(w.latencies) : null,
+      failures: w.failures,
+      inFlight: w.inFlight,
+      hedged: w.hedged,
+    }));
+  }
+
+  gradients(task: GradientTask, signal: AbortSignal): Promise<ShardOutcome<GradientShardResult>> {
+    return this.#dispatch("/v1/gradients", task, decodeGradientsResponse, signal);
+  }
+
+  evaluate(task: EvaluateTask, signal: AbortSignal): Promise<ShardOutcome<EvaluateShardResult>> {
+    return this.#dispatch("/v1/evaluate", task, decodeEvaluateResponse, signal);
+  }
+
+  async #dispatch<R extends GradientsResponse | EvaluateResponse>(
+    path: string,
+    task: unknown,
+    decodeReply: (bytes: Uint8Array) => R,
+    signal: AbortSignal,
+  ): Promise<ShardOutcome<R>> {
+    const t0 = performance.now();
+    // msgpackr reuses its buffer between calls: keep our own copy for retries.
+    const body = encode(task).slice();
+    // node:crypto (Node and Deno) hashes in place; Web Crypto would copy the body first.
+    const digest = createHash("sha256").update(body).digest("hex");
+    const encodeMs = performance.now() - t0;
+    const tried = new Set<Worker>();
+    let lastError = "no attempt was made";
+    for (let attempt = 0; attempt <= this.#options.retries; attempt++) {
+      if (signal.aborted) return { ok: false, error: { code: "cancelled", message: "the job was cancelled", retriable: false } };
+      if (attempt > 0) await sleep(backoff(attempt), signal);
+      const worker = await this.#acquire(tried, signal);
+      if (!worker) {
+        return { ok: false, error: { code: "no_workers", message: `no healthy worker left (last error: ${lastError})`, retriable: false } };
+      }
+      tried.add(worker);
+      try {
+        const { reply, worker: winner, roundTripMs, decodeMs } = await this.#hedged(worker, path, body, digest, decodeReply, signal, tried);
+        const w = reply.timing;
+        const workerMs = w.verifyMs + w.decodeMs + w.queueMs + w.computeMs + w.encodeMs;
+        const timing: ShardTiming = {
+          encode: encodeMs,
+          transfer: Math.max(0, roundTripMs - workerMs),
+          compute: w.computeMs,
+          decode: decodeMs + w.decodeMs,
+        };
+        return { ok: true, value: reply, worker: winner.url, timing };
+      } catch (error) {
+        if (signal.aborted) return { ok: false, error: { code: "cancelled", message: "the job was cancelled", retriable: false } };
+        const failure = error instanceof RequestFailure ? error : new RequestFailure(String((error as Error).message), true, "network");
+        lastError = `${worker.url}: ${failure.message}`;
+        if (!failure.retriable) return { ok: false, error: { code: failure.code, message: lastError, retriable: false } };
+      }
+    }
+    return { ok: false, error: { code: "retries_exhausted", message: `gave up after ${this.#options.retries + 1} attempts (last error: ${lastError})`, retriable: false } };
+  }
+
+  /** Sends to `first`; if it is slow, also to an idle worker; the first success wins. */
+  async #hedged<R extends { timing: GradientsResponse["timing"] }>(
+    first: Worker,
+    path: string,
+    body: Uint8Array,
+    digest: string,
+    decodeReply: (bytes: Uint8Array) => R,
+    signal: AbortSignal,
+    tried: Set<Worker>,
+  ): Promise<{ reply: R; worker: Worker; roundTripMs: number; decodeMs: number }> {
+    const controllers: AbortController[] = [];
+    const launch = (worker: Worker) => {
+      const controller = new AbortController();
+      controllers.push(controller);
+      const onAbort = () => controller.abort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      return this.#send(worker, path, body, digest, decodeReply, controller.signal)
+        .finally(() => {
+          signal.removeEventListener("abort", onAbort);
+          this.#release(worker);
+        });
+    };
+    const attempts = [launch(first)];
+    const recent = this.#workers.flatMap((w) => w.latencies);
+    const threshold = recent.length >= 4 ? Math.max(this.#options.hedgeMinMs, this.#options.hedgeMultiple * median(recent)) : null;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const hedge = threshold === null ? null : new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        const idle = this.#tryAcquire(tried);
+        if (idle) {
+          first.hedged++;
+          tried.add(idle);
+          attempts.push(launch(idle));
+        }
+        resolve();
+      }, threshold);
+    });
+    try {
+      return await firstSuccess(attempts, hedge);
+    } finally {
+      if (timer) clearTimeout(timer);
+      for (const c of controllers) c.abort();
+    }
+  }
+
+  async #send<R>(
+    worker: Worker,
+    path: string,
+    body: Uint8Array,
+    digest: string,
+    decodeReply: (bytes: Uint8Array) => R,
+    signal: AbortSignal,
+  ): Promise<{ reply: R; worker: Worker; roundTripMs: number; decodeMs: number }> {
+    const headers: Record<string, string> = { "content-type": "application/x-msgpack" };
+    if (this.#key) Object.assign(headers, await signRequest(await this.#key, { method: "POST", path, body, digest }));
+    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
+    const t0 = performance.now();
+    let response: Response;
+    let bytes: Uint8Array;
+    try {
+      response = await this.#fetch(worker.url + path, { method: "POST", headers, body: body as Uint8Array<ArrayBuffer>, signal: AbortSignal.any([signal, timeout]) });
+      bytes = new Uint8Array(await response.arrayBuffer());
+    } catch (error) {
+      if (signal.aborted) throw error;
+      this.#failed(worker);
+      const message = timeout.aborted ? `timed out after ${this.#options.timeoutMs} ms` : `request failed: ${(error as Error).message}`;
+      throw new RequestFailure(message, true, timeout.aborted ? "timeout" : "network");
+    }
+    const roundTripMs = performance.now() - t0;
+    if (!response.ok) {
+      const message = errorMessage(bytes, response.status);
+      if (response.status >= 400 && response.status < 500) {
+        throw new RequestFailure(message, false, response.status === 401 ? "unauthorized" : "bad_request");
+      }
+      this.#failed(worker);
+      throw new RequestFailure(message, true, "server_error");
+    }
+    const t1 = performance.now();
+    let reply: R;
+    try {
+      reply = decodeReply(bytes);
+    } catch (error) {
+      this.#failed(worker);
+      throw new RequestFailure(`unreadable reply: ${(error as Error).message}`, true, "bad_reply");
+    }
+    worker.consecutiveFailures = 0;
+    worker.latencies.push(roundTripMs);
+    if (worker.latencies.length > LATENCY_WINDOW) worker.latencies.shift();
+    return { reply, worker, roundTripMs, decodeMs: performance.now() - t1 };
+  }
+
+  #failed(worker: Worker): void {
+    worker.failures++;
+    worker.consecutiveFailures++;
+    if (worker.consecutiveFailures >= this.#options.unhealthyAfter && worker.healthy) {
+      worker.healthy = false;
+      worker.nextProbe = Date.now() + this.#options.probeIntervalMs;
+      this.#wakeAll();
+    }
+  }
+
+  /** A healthy worker with a free slot, preferring untried and least loaded; waits when all are busy. */
+  async #acquire(tried: Set<Worker>, signal: AbortSignal): Promise<Worker | null> {
+    for (;;) {
+      if (!this.#workers.some((w) => w.healthy)) return null;
+      const worker = this.#tryAcquire(tried) ?? this.#tryAcquire(new Set());
+      if (worker) return worker;
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      if (signal.aborted) return null;
+    }
+  }
+
+  #tryAcquire(exclude: Set<Worker>): Worker | null {
+    let best: Worker | null = null;
+    for (const w of this.#workers) {
+      if (!w.healthy || exclude.has(w) || w.inFlight >= this.#slots(w)) continue;
+      if (!best || w.inFlight < best.inFlight) best = w;
+    }
+    if (best) best.inFlight++;
+    return best;
+  }
+
+  #slots(w: Worker): number {
+    return Math.max(1, Math.min(this.#options.concurrency, w.health?.limits.maxInFlight ?? this.#options.concurrency));
+  }
+
+  #release(worker: Worker): void {
+    worker.inFlight--;
+    this.#waiters.shift()?.();
+  }
+
+  #wakeAll(): void {
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  #probeUnhealthy(): void {
+    const now = Date.now();
+    for (const w of this.#workers) if (!w.healthy && !w.probing && now >= w.nextProbe) void this.#probe(w);
+  }
+
+  async #probe(worker: Worker): Promise<void> {
+    worker.probing = true;
+    try {
+      const response = await this.#fetch(`${worker.url}/v1/health`, { signal: AbortSignal.timeout(Math.min(this.#options.timeoutMs, 5_000)) });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      worker.health = parseHealth(await response.json());
+      worker.healthy = true;
+      worker.consecutiveFailures = 0;
+      this.#wakeAll();
+    } catch {
+      worker.healthy = false;
+      worker.nextProbe = Date.now() + this.#options.probeIntervalMs;
+    } finally {
+      worker.probing = false;
+    }
+  }
+}
+
+/** Resolves with the first fulfilled attempt; rejects with the last error when all have failed. */
+function firstSuccess<T>(attempts: Promise<T>[], hedge: Promise<void> | null): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = 0;
+    let done = false;
+    let hedgeDone = hedge === null;
+    let lastError: unknown = null;
+    const watch = (p: Promise<T>) =>
+      p.then(
+        (value) => {
+          if (!done) {
+            done = true;
+            resolve(value);
+          }
+        },
+        (error) => {
+          settled++;
+          lastError = error;
+          // A non-retriable failure decides at once; otherwise wait for any hedge still running.
+          if (!done && (error instanceof RequestFailure && !error.retriable || (hedgeDone && settled === attempts.length))) {
+            done = true;
+            reject(error);
+          }
+        },
+      );
+    watch(attempts[0]);
+    hedge?.then(() => {
+      hedgeDone = true;
+      for (const p of attempts.slice(1)) watch(p);
+      if (!done && settled === attempts.length) {
+        done = true;
+        reject(lastError);
+      }
+    });
+  });
+}
+
+function errorMessage(bytes: Uint8Array, status: number): string {
+  try {
+    const body = JSON.parse(new TextDecoder().decode(bytes)) as ErrorBody;
+    return `HTTP ${status} ${body.error.code}: ${body.error.message}`;
+  } catch {
+    return `HTTP ${status}`;
+  }
+}
+
+function backoff(attempt: number): number {
+  const base = Math.min(2_000, 50 * 2 ** (attempt - 1));
+  return base / 2 + Math.random() * (base / 2);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}

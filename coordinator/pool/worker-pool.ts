@@ -1,0 +1,56 @@
+/**
+ * How the scheduler reaches compute (STYLE.md: strategy separate from transport). The trainer
+ * plans shards and hands them to a pool; the pool chooses workers, retries and hedges. Partial
+ * failure is data: a shard ends `{ok: false, error}` rather than throwing, and the trainer decides.
+ * Implementations: `InProcessPool` (core in this process: fast unit tests, the benchmark baseline)
+ * and `HttpPool` (edge functions over HTTP: what users and the e2e tests run).
+ */
+import type { WorkerLimits } from "../../core/limits.ts";
+import type { EvaluateShardResult, EvaluateTask, GradientShardResult, GradientTask } from "../../core/shard.ts";
+
+export interface ShardError {
+  readonly code: string;
+  readonly message: string;
+  /** False for a 4xx from a worker: the request itself is wrong and retrying cannot help. */
+  readonly retriable: boolean;
+}
+
+/** Where a shard's time went, in milliseconds, as seen by the coordinator. */
+export interface ShardTiming {
+  readonly encode: number;
+  readonly transfer: number;
+  readonly compute: number;
+  readonly decode: number;
+}
+
+export type ShardOutcome<T> =
+  | { readonly ok: true; readonly value: T; readonly worker: string; readonly timing?: ShardTiming }
+  | { readonly ok: false; readonly error: ShardError };
+
+/** What a pool tells the shard planner about its capacity. */
+export interface PoolCapacity {
+  /** Workers that can take shards now. */
+  readonly workers: number;
+  /** The smallest of each limit the healthy workers advertise (absent: no limit). */
+  readonly limits: Partial<Pick<WorkerLimits, "maxExamples" | "maxActivations" | "maxChunkGradients" | "maxBodyBytes">>;
+}
+
+export interface WorkerStatus {
+  readonly url: string;
+  readonly runtime: string | null;
+  readonly backend: string | null;
+  readonly healthy: boolean;
+  /** Median round trip of recent requests, ms. */
+  readonly latencyMs: number | null;
+  readonly failures: number;
+  readonly inFlight: number;
+  /** Requests re-sent to another worker because this one was slow. */
+  readonly hedged: number;
+}
+
+export interface WorkerPool {
+  capacity(): PoolCapacity;
+  gradients(task: GradientTask, signal: AbortSignal): Promise<ShardOutcome<GradientShardResult>>;
+  evaluate(task: EvaluateTask, signal: AbortSignal): Promise<ShardOutcome<EvaluateShardResult>>;
+  status(): readonly WorkerStatus[];
+}

@@ -1,0 +1,59 @@
+/**
+ * The shard plan of a step: whole chunks to shards, contiguous in chunk order, as even as the chunk
+ * count allows, and none bigger than every worker accepts (examples, activations, per-chunk
+ * gradients, body bytes: the limits of GET /v1/health). Where the boundaries fall does not change
+ * the result in deterministic mode (the reduction follows the canonical tree), only the speed.
+ */
+import type { ModelPlan } from "../../core/model/spec.ts";
+import type { PoolCapacity } from "../pool/worker-pool.ts";
+
+export interface Shard {
+  readonly firstChunk: number;
+  readonly chunks: number;
+  /** Row range in the batch. */
+  readonly rowStart: number;
+  readonly rowEnd: number;
+}
+
+/** Room for the message around the tensors (model spec, names, headers of the typed arrays). */
+const BODY_OVERHEAD = 64 * 1024;
+
+/** Most examples one request may carry for this model under the pool's limits. */
+export function maxShardExamples(plan: ModelPlan, chunkSize: number, limits: PoolCapacity["limits"]): number {
+  let max = limits.maxExamples ?? Number.MAX_SAFE_INTEGER;
+  if (limits.maxActivations) max = Math.min(max, Math.floor(limits.maxActivations / (plan.inputSize + plan.widths.reduce((a, b) => a + b, 0))));
+  if (limits.maxChunkGradients) max = Math.min(max, Math.floor(limits.maxChunkGradients / plan.parameterCount) * chunkSize);
+  if (limits.maxBodyBytes) {
+    const state = plan.batchNormState.reduce((a, p) => a + p.shape[0], 0);
+    const fixed = 4 * (plan.parameterCount + state) + BODY_OVERHEAD;
+    max = Math.min(max, Math.floor((limits.maxBodyBytes - fixed) / (4 * (plan.inputSize + plan.outputs + 1))));
+  }
+  return max;
+}
+
+/**
+ * Plans the shards of a batch of `rows` examples cut into chunks of `chunkSize`. Throws a
+ * RangeError when not even one chunk fits the workers' limits.
+ */
+export function planShards(rows: number, chunkSize: number, capacity: PoolCapacity, plan: ModelPlan): Shard[] {
+  const totalChunks = Math.ceil(rows / chunkSize);
+  const maxChunks = Math.floor(maxShardExamples(plan, chunkSize, capacity.limits) / chunkSize);
+  if (maxChunks < 1) {
+    throw new RangeError(`Cannot plan shards: one chunk of ${chunkSize} examples of this model exceeds the workers' limits (GET /v1/health); use a smaller chunkSize or a smaller model`);
+  }
+  const shardCount = Math.max(Math.min(Math.max(capacity.workers, 1), totalChunks), Math.ceil(totalChunks / maxChunks));
+  const shards: Shard[] = [];
+  let chunk = 0;
+  for (let s = 0; s < shardCount; s++) {
+    const chunks = Math.floor(totalChunks / shardCount) + (s < totalChunks % shardCount ? 1 : 0);
+    if (chunks === 0) continue;
+    shards.push({
+      firstChunk: chunk,
+      chunks,
+      rowStart: chunk * chunkSize,
+      rowEnd: Math.min((chunk + chunks) * chunkSize, rows),
+    });
+    chunk += chunks;
+  }
+  return shards;
+}
