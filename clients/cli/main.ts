@@ -4,7 +4,14 @@
  * invalid spec). Errors go to stderr in one line that says what to do.
  */
 import { Command, CommanderError } from "commander";
+import { EdgepropError } from "../sdk/mod.ts";
+import { clusterCommand } from "./commands/cluster.ts";
+import { coordinatorCommand } from "./commands/coordinator.ts";
+import { datasetCommand } from "./commands/dataset.ts";
+import { demoCommand } from "./commands/demo.ts";
 import { gradcheckCommand } from "./commands/gradcheck.ts";
+import { cancelCommand, jobsCommand, predictCommand, statusCommand, trainCommand } from "./commands/jobs.ts";
+import { workerCommand } from "./commands/worker.ts";
 import { UsageError } from "./usage-error.ts";
 
 const program = new Command("edgeprop")
@@ -12,17 +19,27 @@ const program = new Command("edgeprop")
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 
-program.addCommand(gradcheckCommand());
-program
-  .command("demo")
-  .description("Run the demo training job on a local cluster (what `npm start` runs).")
-  .action(() => {
-    console.log("edgeprop: the demo arrives with the coordinator. Until then, try: npx edgeprop gradcheck --help");
-  });
-
-for (const command of program.commands) {
-  command.exitOverride().showHelpAfterError("(run with --help for usage)");
+for (const command of [
+  demoCommand(),
+  clusterCommand(),
+  coordinatorCommand(),
+  workerCommand(),
+  trainCommand(),
+  jobsCommand(),
+  statusCommand(),
+  cancelCommand(),
+  predictCommand(),
+  datasetCommand(),
+  gradcheckCommand(),
+]) {
+  program.addCommand(command);
 }
+
+const configure = (command: Command) => {
+  command.exitOverride().showHelpAfterError("(run with --help for usage)");
+  command.commands.forEach(configure);
+};
+program.commands.forEach(configure);
 
 try {
   await program.parseAsync(process.argv);
@@ -30,6 +47,11 @@ try {
   if (error instanceof CommanderError) {
     // Help and version requests end here too, with exit code 0.
     process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof EdgepropError) {
+    // 4xx: the request was wrong (a usage error); otherwise the coordinator or the job failed.
+    const hint = error.status === 0 ? " (is it running? start one with `npx edgeprop cluster up`)" : "";
+    console.error(`edgeprop: ${error.message}${hint}`);
+    process.exitCode = error.status >= 400 && error.status < 500 ? 2 : 1;
   } else if (error instanceof UsageError || error instanceof TypeError || error instanceof RangeError) {
     console.error(`edgeprop: ${(error as Error).message}`);
     process.exitCode = 2;

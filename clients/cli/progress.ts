@@ -1,0 +1,101 @@
+/**
+ * Shows a job's events as a person wants to see them: a progress bar per epoch with live loss,
+ * smoothed loss, throughput and ETA, dev accuracy after each epoch, and a final report. Progress
+ * goes to stderr; when stderr is not a terminal (CI logs) it degrades to one plain line per epoch.
+ */
+import cliProgress from "cli-progress";
+import type { Job, JobEvent } from "../sdk/mod.ts";
+
+const fmt = (x: number | null | undefined, digits = 4) => (x === null || x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(digits));
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? "-" : `${(100 * x).toFixed(2)}%`);
+
+export class ProgressDisplay {
+  readonly #out: NodeJS.WriteStream;
+  readonly #tty: boolean;
+  #bar: cliProgress.SingleBar | null = null;
+  #barEpoch = -1;
+  #loss = NaN;
+  #smoothed = NaN;
+  #examplesPerSecond = 0;
+  #epochStarted = 0;
+  #batchSize: number;
+
+  constructor(options: { stream?: NodeJS.WriteStream; batchSize: number }) {
+    this.#out = options.stream ?? process.stderr;
+    this.#tty = Boolean(this.#out.isTTY) && process.env.CI !== "true";
+    this.#batchSize = options.batchSize;
+  }
+
+  handle(event: JobEvent): void {
+    switch (event.type) {
+      case "progress": {
+        const p = event.data;
+        const label = p.members > 1 ? `member ${p.member + 1}/${p.members} epoch ${p.epoch + 1}/${p.epochs}` : `epoch ${p.epoch + 1}/${p.epochs}`;
+        if (this.#barEpoch !== p.epoch || !this.#bar) this.#startEpoch(p.epoch, p.steps, label);
+        const elapsed = (performance.now() - this.#epochStarted) / 1000;
+        this.#examplesPerSecond = elapsed > 0 ? (p.step * this.#batchSize) / elapsed : 0;
+        this.#bar?.update(p.step, { label, loss: fmt(this.#loss), smoothed: fmt(this.#smoothed), eps: Math.round(this.#examplesPerSecond) });
+        break;
+      }
+      case "metrics":
+        this.#loss = event.data.loss;
+        this.#smoothed = event.data.smoothedLoss;
+        break;
+      case "epoch": {
+        const e = event.data;
+        this.#bar?.stop();
+        this.#bar = null;
+        const dev = e.devError === null ? "" : `, dev accuracy ${pct(1 - e.devError)}`;
+        const train = e.trainError === null ? "" : `, train accuracy ${pct(1 - e.trainError)}`;
+        this.#out.write(
+          `epoch ${e.epoch + 1}: loss ${fmt(e.trainLoss)}, smoothed ${fmt(this.#smoothed)}${train}${dev}, ${Math.round(e.examplesPerSecond)} examples/s, ${fmt(e.stepMs, 1)} ms/step\n`,
+        );
+        break;
+      }
+      case "done":
+      case "failed":
+      case "cancelled":
+        this.#bar?.stop();
+        this.#bar = null;
+        break;
+      case "checkpoint":
+        break;
+    }
+  }
+
+  #startEpoch(epoch: number, steps: number, label: string): void {
+    this.#bar?.stop();
+    this.#barEpoch = epoch;
+    this.#epochStarted = performance.now();
+    if (!this.#tty) {
+      this.#bar = null;
+      return;
+    }
+    this.#bar = new cliProgress.SingleBar({
+      stream: this.#out,
+      format: "{label} [{bar}] {value}/{total} | loss {loss} | smoothed {smoothed} | {eps} ex/s | ETA {eta_formatted}",
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 20,
+    }, cliProgress.Presets.shades_classic);
+    this.#bar.start(steps, 0, { label, loss: "-", smoothed: "-", eps: 0 });
+  }
+}
+
+/** The final report of a finished job, as lines for stdout. */
+export function finalReport(job: Job): string[] {
+  const m = job.metrics;
+  const lines = [`job ${job.id} (${job.name}): ${job.status}`];
+  if (job.error) lines.push(`error: ${job.error}`);
+  if (job.status === "succeeded") {
+    const row = (name: string, loss: number | null, error: number | null) => `  ${name.padEnd(5)} loss ${fmt(loss)}  error ${pct(error)}`;
+    lines.push(row("train", m.trainLoss, m.trainError), row("dev", m.devLoss, m.devError), row("test", m.testLoss, m.testError));
+    const d = job.diagnosis;
+    if (d) {
+      lines.push(`bias/variance: ${d.verdict} (avoidable bias ${pct(d.avoidableBias)}, variance ${pct(d.variance)})`);
+      if (d.recommendations.length) lines.push(`recommendation: ${d.recommendations[0]}`);
+    }
+    if (job.throughput.examplesPerSecond) lines.push(`throughput: ${Math.round(job.throughput.examplesPerSecond)} examples/s (last epoch)`);
+  }
+  return lines;
+}

@@ -1,0 +1,223 @@
+/**
+ * A typed client of the coordinator over fetch, unchanged in Node, Deno and browsers. Every
+ * failure is an `EdgepropError` carrying the HTTP status and the server's message.
+ */
+import type { Dataset, Job, JobEvent, JobSummary, MetricsHistory, ModelJson, Prediction, WorkerStatus } from "./types.ts";
+
+/** An error answer of the coordinator (status ≥ 400) or a failure to reach it (status 0). */
+export class EdgepropError extends Error {
+  override name = "EdgepropError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ClientOptions {
+  /** Base URL of the coordinator, e.g. `http://127.0.0.1:8080`. */
+  readonly baseUrl: string;
+  /** API token (`EDGEPROP_API_TOKEN` of the coordinator), sent as a bearer token. */
+  readonly token?: string;
+  readonly fetch?: typeof fetch;
+}
+
+export interface WatchOptions {
+  readonly signal?: AbortSignal;
+  /** Resume after this event id (what the last received event carried). */
+  readonly lastEventId?: number;
+  /** Reconnection attempts in a row before giving up (default 10). */
+  readonly maxReconnects?: number;
+}
+
+const TERMINAL = new Set(["done", "failed", "cancelled"]);
+
+export class EdgepropClient {
+  readonly #base: string;
+  readonly #token: string | undefined;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: ClientOptions) {
+    this.#base = options.baseUrl.replace(/\/+$/, "");
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  // Datasets -----------------------------------------------------------------------------------
+
+  async listDatasets(): Promise<Dataset[]> {
+    return (await this.#json<{ datasets: Dataset[] }>("GET", "/v1/datasets")).datasets;
+  }
+
+  getDataset(id: string): Promise<Dataset> {
+    return this.#json("GET", `/v1/datasets/${encodeURIComponent(id)}`);
+  }
+
+  /** Uploads a CSV with a header; `label` names the label column. */
+  uploadCsv(csv: string, options: { name: string; label: string; task?: "classification" | "regression" }): Promise<Dataset> {
+    const query = new URLSearchParams({ name: options.name, label: options.label, ...(options.task ? { task: options.task } : {}) });
+    return this.#json("POST", `/v1/datasets?${query}`, { body: csv, contentType: "text/csv" });
+  }
+
+  // Jobs ---------------------------------------------------------------------------------------
+
+  submitJob(spec: unknown): Promise<{ id: string; status: string }> {
+    return this.#json("POST", "/v1/jobs", { body: JSON.stringify(spec), contentType: "application/json" });
+  }
+
+  async listJobs(): Promise<JobSummary[]> {
+    return (await this.#json<{ jobs: JobSummary[] }>("GET", "/v1/jobs")).jobs;
+  }
+
+  getJob(id: string): Promise<Job> {
+    return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
+  getMetrics(id: string): Promise<MetricsHistory> {
+    return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}/metrics`);
+  }
+
+  cancelJob(id: string): Promise<{ id: string; status: string }> {
+    return this.#json("POST", `/v1/jobs/${encodeURIComponent(id)}/cancel`);
+  }
+
+  /** The trained model as JSON (plain number arrays). */
+  getModel(id: string): Promise<ModelJson> {
+    return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}/model?format=json`);
+  }
+
+  /** The trained model artifact as MessagePack bytes. */
+  async downloadModel(id: string): Promise<Uint8Array> {
+    const response = await this.#request("GET", `/v1/jobs/${encodeURIComponent(id)}/model`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  predict(id: string, inputs: number[][]): Promise<Prediction> {
+    return this.#json("POST", `/v1/jobs/${encodeURIComponent(id)}/predict`, { body: JSON.stringify({ inputs }), contentType: "application/json" });
+  }
+
+  async workers(): Promise<WorkerStatus[]> {
+    return (await this.#json<{ workers: WorkerStatus[] }>("GET", "/v1/workers")).workers;
+  }
+
+  /**
+   * The job's events as they happen, ending after `done`, `failed` or `cancelled`. A dropped
+   * connection is reopened with `Last-Event-ID`, so no buffered event is lost or repeated.
+   */
+  async *watch(id: string, options: WatchOptions = {}): AsyncGenerator<JobEvent> {
+    let lastId = options.lastEventId ?? 0;
+    let failures = 0;
+    const maxReconnects = options.maxReconnects ?? 10;
+    for (;;) {
+      let response: Response;
+      try {
+        response = await this.#request("GET", `/v1/jobs/${encodeURIComponent(id)}/events`, {
+          headers: { accept: "text/event-stream", ...(lastId ? { "last-event-id": String(lastId) } : {}) },
+          signal: options.signal,
+        });
+      } catch (error) {
+        if (error instanceof EdgepropError && error.status !== 0) throw error;
+        if (options.signal?.aborted || ++failures > maxReconnects) throw error;
+        await delay(Math.min(5_000, 100 * 2 ** failures), options.signal);
+        continue;
+      }
+      try {
+        for await (const event of parseEventStream(response.body!)) {
+          failures = 0;
+          if (event.id !== null) lastId = event.id;
+          yield event;
+          if (TERMINAL.has(event.type)) return;
+        }
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+      }
+      // The stream ended without a final event: the connection dropped. Reconnect and resume.
+      if (options.signal?.aborted || ++failures > maxReconnects) {
+        throw new EdgepropError(0, "stream_closed", `the event stream of job '${id}' closed before the job finished`);
+      }
+      await delay(Math.min(5_000, 100 * 2 ** failures), options.signal);
+    }
+  }
+
+  /** Waits for the job to finish (following its events) and returns its final record. */
+  async wait(id: string, options: { signal?: AbortSignal } = {}): Promise<Job> {
+    for await (const _ of this.watch(id, options)) {
+      // Only the end matters here.
+    }
+    return this.getJob(id);
+  }
+
+  async #request(method: string, path: string, init: { body?: BodyInit; contentType?: string; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...init.headers };
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    if (init.contentType) headers["content-type"] = init.contentType;
+    let response: Response;
+    try {
+      response = await this.#fetch(this.#base + path, { method, headers, body: init.body, signal: init.signal });
+    } catch (error) {
+      throw new EdgepropError(0, "unreachable", `cannot reach the coordinator at ${this.#base}: ${(error as Error).message}`);
+    }
+    if (!response.ok) {
+      let code = "http_error", message = `HTTP ${response.status}`, field: string | undefined;
+      try {
+        const body = (await response.json()) as { error?: { code?: string; message?: string; field?: string } };
+        code = body.error?.code ?? code;
+        message = body.error?.message ?? message;
+        field = body.error?.field;
+      } catch {
+        // not a JSON error body
+      }
+      throw new EdgepropError(response.status, code, message, field);
+    }
+    return response;
+  }
+
+  async #json<T>(method: string, path: string, init: { body?: BodyInit; contentType?: string } = {}): Promise<T> {
+    const response = await this.#request(method, path, init);
+    return (await response.json()) as T;
+  }
+}
+
+/** Parses a text/event-stream body into typed events (comments and heartbeats are skipped). */
+export async function* parseEventStream(body: ReadableStream<Uint8Array>): AsyncGenerator<JobEvent> {
+  const reader = body.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>).getReader();
+  let buffer = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffer += value.replace(/\r\n?/g, "\n");
+      let end: number;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let type = "message", data = "", id: number | null = null;
+        for (const line of block.split("\n")) {
+          if (line.startsWith(":")) continue;
+          const colon = line.indexOf(":");
+          const field = colon < 0 ? line : line.slice(0, colon);
+          const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+          if (field === "event") type = text;
+          else if (field === "data") data += (data ? "\n" : "") + text;
+          else if (field === "id") id = Number(text);
+        }
+        if (data) yield { type, id, data: JSON.parse(data) } as JobEvent;
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}

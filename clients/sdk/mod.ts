@@ -1,0 +1,3 @@
+/** The edgeprop SDK: a typed fetch client of the coordinator for Node, Deno and browsers. */
+export { EdgepropClient, EdgepropError, parseEventStream, type ClientOptions, type WatchOptions } from "./client.ts";
+export type * from "./types.ts";

@@ -1,0 +1,159 @@
+/**
+ * The CLI as a user runs it: spawned processes, a real cluster. `cluster up`, `train --json`,
+ * `status`, `predict`, `cancel` on a second job, exit codes; then the cluster is stopped and none
+ * of its processes is left. And `npm start` (the demo) under CI=true.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { edgepropBin, repoRoot, runCommand } from "../helpers/processes.ts";
+
+let dir: string;
+let cluster: ChildProcess;
+let clusterOutput = "";
+let coordinatorUrl = "";
+
+const cli = (args: string[], timeoutMs = 120_000) => runCommand(process.execPath, [edgepropBin, ...args], { timeoutMs });
+
+/** The processes `pid` started, and theirs: [pid, command line]. */
+function descendantsOf(pid: number): [number, string][] {
+  let rows: [number, string][] = [];
+  try {
+    rows = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(pid)], { encoding: "utf8" }).split("\n").filter((l) => l.trim()).map((l) => {
+      const [, child, args] = /^\s*(\d+)\s+(.*)$/.exec(l)!;
+      return [Number(child), args];
+    });
+  } catch {
+    // no children
+  }
+  return rows.flatMap((row) => [row, ...descendantsOf(row[0])]);
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "edgeprop-cli-"));
+  cluster = spawn(process.execPath, [edgepropBin, "cluster", "up", "--workers", "2", "--port", "0", "--data-dir", join(dir, "data")], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+  cluster.stdout!.setEncoding("utf8").on("data", (s: string) => (clusterOutput += s));
+  cluster.stderr!.setEncoding("utf8").on("data", (s: string) => (clusterOutput += s));
+  const deadline = Date.now() + 60_000;
+  while (!/dashboard: /.test(clusterOutput)) {
+    if (cluster.exitCode !== null || Date.now() > deadline) throw new Error(`cluster up failed: ${clusterOutput}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  coordinatorUrl = /coordinator: (http:\/\/\S+)/.exec(clusterOutput)![1];
+}, 90_000);
+
+afterAll(async () => {
+  if (cluster && cluster.exitCode === null) cluster.kill("SIGKILL");
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("the edgeprop CLI against a real cluster", () => {
+  it("prints the cluster's URLs", () => {
+    expect(clusterOutput).toMatch(/worker 1 \(deno\): http:\/\/127\.0\.0\.1:\d+/);
+    expect(clusterOutput).toMatch(/worker 2 \(deno\): http:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  it("trains with --json, shows status, predicts, cancels another job, and uploads a dataset", async () => {
+    // The files of the README's five-minute tour.
+    const spec = "docs/examples/moons-mlp.json";
+    const trained = await cli(["train", spec, "--coordinator", coordinatorUrl, "--watch", "--json"]);
+    expect(trained.code, trained.stderr).toBe(0);
+    const events = trained.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(events[0].event).toBe("submitted");
+    const id = events[0].data.id as string;
+    const types = new Set(events.map((e) => e.event));
+    for (const t of ["progress", "metrics", "epoch", "done"]) expect(types.has(t), t).toBe(true);
+    expect(events.at(-1).event).toBe("done");
+
+    const status = await cli(["status", id, "--coordinator", coordinatorUrl]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`${id} \\(moons-mlp\\): succeeded`));
+    expect(status.stdout).toMatch(/bias\/variance: (high bias|high variance|high bias and high variance|good fit)/);
+
+    const inputs = "docs/examples/moons-inputs.csv";
+    const predicted = await cli(["predict", id, inputs, "--coordinator", coordinatorUrl]);
+    expect(predicted.code, predicted.stderr).toBe(0);
+    const rows = predicted.stdout.trim().split("\n");
+    expect(rows[0]).toBe("class,output0,output1");
+    expect(rows.length).toBe(3);
+    for (const row of rows.slice(1)) {
+      const [cls, p0, p1] = row.split(",");
+      expect(["0", "1"]).toContain(cls);
+      expect(Number(p0) + Number(p1)).toBeCloseTo(1, 5);
+    }
+
+    const long = join(dir, "long.json");
+    await writeFile(long, JSON.stringify({ name: "long", dataset: { id: "builtin:moons" }, model: { input: [2], layers: [{ type: "dense", units: 2 }], output: "softmax" }, epochs: 5000 }));
+    const submitted = await cli(["train", long, "--coordinator", coordinatorUrl]);
+    expect(submitted.code).toBe(0);
+    const longId = /submitted job (\S+)/.exec(submitted.stdout)![1];
+    const cancelled = await cli(["cancel", longId, "--coordinator", coordinatorUrl]);
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.stdout.trim()).toBe(`${longId}: cancelled`);
+
+    const jobs = await cli(["jobs", "--coordinator", coordinatorUrl]);
+    expect(jobs.stdout).toMatch(new RegExp(`${id}\\s+moons-mlp\\s+succeeded`));
+    expect(jobs.stdout).toMatch(new RegExp(`${longId}\\s+long\\s+cancelled`));
+
+    const csv = join(dir, "tiny.csv");
+    await writeFile(csv, "a,b,label\n1,2,x\n2,1,y\n");
+    const uploaded = await cli(["dataset", "upload", csv, "--label", "label", "--coordinator", coordinatorUrl]);
+    expect(uploaded.code, uploaded.stderr).toBe(0);
+    expect(uploaded.stdout).toMatch(/uploaded tiny: id ds_[0-9a-f]+, 2 rows, 2 features, 2 classes/);
+  });
+
+  it("exits 2 with a one-line error for a bad spec, an unknown job and bad arguments", async () => {
+    const bad = join(dir, "bad.json");
+    await writeFile(bad, JSON.stringify({ dataset: { id: "builtin:moons" }, model: { input: [2], layers: [{ type: "dense", units: 2 }], output: "softmax" }, batchSize: -1 }));
+    const rejected = await cli(["train", bad, "--coordinator", coordinatorUrl]);
+    expect(rejected.code).toBe(2);
+    expect(rejected.stderr.trim().split("\n").length).toBe(1);
+    expect(rejected.stderr).toMatch(/'batchSize' must be in \[1, 65536\], current value is -1/);
+    expect((await cli(["status", "job_000000000000000000000000", "--coordinator", coordinatorUrl])).code).toBe(2);
+    expect((await cli(["train"])).code).toBe(2);
+    expect((await cli(["cluster", "up", "--workers", "0"])).code).toBe(2);
+    const unreachable = await cli(["jobs", "--coordinator", "http://127.0.0.1:9"]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/cannot reach the coordinator.*cluster up/);
+  });
+
+  it("stops the whole cluster on SIGINT and leaves no process behind", async () => {
+    const descendants = descendantsOf(cluster.pid!);
+    // Two workers and the coordinator (besides the TypeScript loader's own helper process).
+    expect(descendants.filter(([, args]) => /edge-functions\/entry\/deno\.ts/.test(args)).length).toBe(2);
+    expect(descendants.filter(([, args]) => /coordinator\/entry\/deno\.ts/.test(args)).length).toBe(1);
+    const exited = once(cluster, "exit");
+    cluster.kill("SIGINT");
+    await exited;
+    for (const [pid, args] of descendants) expect(alive(pid), `process ${pid}: ${args}`).toBe(false);
+  });
+});
+
+describe("npm start", () => {
+  it("runs the demo to its final report under CI=true with --epochs 1", async () => {
+    const out = await runCommand("npm", ["start", "--", "--epochs", "1", "--data-dir", join(dir, "demo")], { timeoutMs: 120_000, env: { CI: "true" } });
+    expect(out.code, out.stderr).toBe(0);
+    const text = out.stdout + out.stderr;
+    expect(text).toMatch(/epoch 1: loss \d/);
+    expect(text).toMatch(/dev accuracy \d+\.\d+%/);
+    expect(text).toMatch(/train +loss \S+ +error \d/);
+    expect(text).toMatch(/test +loss \S+ +error \d/);
+    expect(text).toMatch(/bias\/variance: /);
+    expect(text).toMatch(/model saved: \S+model\.msgpack/);
+    expect(text).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\//);
+    // Non-TTY: plain lines, no progress-bar control characters.
+    expect(text).not.toMatch(/\x1b\[/);
+  }, 150_000);
+});
