@@ -12,7 +12,6 @@
  * (`npm run bench`; --write updates bench/RESULTS.md; without --expose-gc samples are not isolated).
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import { computeGradients } from "../core/model/engine.ts";
@@ -27,6 +26,7 @@ import { importSigningKey, signRequest } from "../core/wire/signing.ts";
 import { gradientsRequest } from "../tests/helpers/wire-fixtures.ts";
 import { denoBin } from "../tests/helpers/processes.ts";
 import { startWorker } from "../tests/helpers/worker-process.ts";
+import { writeSection } from "./results.ts";
 
 const args = process.argv.slice(2);
 const RUNS = args.includes("--runs") ? Number(args[args.indexOf("--runs") + 1]) : 60;
@@ -241,20 +241,4 @@ const lines = [
 console.log(`machine: ${machine}\n`);
 console.log(lines.join("\n"));
 
-if (args.includes("--write")) {
-  const path = new URL("./RESULTS.md", import.meta.url);
-  let text = "";
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    text = "# Benchmark results\n\nProduced by `npm run bench`; each section is rewritten by its benchmark.\n";
-  }
-  const section = [`## worker-roundtrip`, "", `Machine: ${machine}. Run ${new Date().toISOString().slice(0, 10)}.`, "", ...lines, ""].join("\n");
-  const start = text.indexOf("## worker-roundtrip");
-  if (start < 0) text = `${text.trimEnd()}\n\n${section}`;
-  else {
-    const next = text.indexOf("\n## ", start + 1);
-    text = text.slice(0, start) + section + (next < 0 ? "" : text.slice(next + 1));
-  }
-  writeFileSync(path, text);
-}
+if (args.includes("--write")) writeSection("worker-roundtrip", [`Machine: ${machine}. Run ${new Date().toISOString().slice(0, 10)}.`, "", ...lines]);

@@ -137,6 +137,10 @@ describe("the edgeprop CLI against a real cluster", () => {
     const exited = once(cluster, "exit");
     cluster.kill("SIGINT");
     await exited;
+    // The servers are gone when the CLI exits; tsx's esbuild helper exits when its stdin (a pipe
+    // from the CLI) closes, which the OS reports a moment later: wait for that, bounded.
+    const deadline = Date.now() + 5_000;
+    while (descendants.some(([pid]) => alive(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     for (const [pid, args] of descendants) expect(alive(pid), `process ${pid}: ${args}`).toBe(false);
   });
 });
