@@ -370,14 +370,16 @@ function inputTensor(plan: ModelPlan, inputs: Float32Array, group: Group): Tenso
   return tf.tensor3d(rows, [group.chunks, group.size, n], "float32");
 }
 
-function sumInt(a: Int32Array, group: Group): Int32Array {
-  const out = new Int32Array(group.chunks);
+/** Reads a group's per-chunk loss sums ([C]) and per-example correct flags ([C, S]) into `into` at `chunk0`. */
+async function readChunkStats(out: { loss: Tensor; correct: Tensor }, group: Group, chunk0: number, into: { count: Int32Array; loss: Float64Array; correct: Int32Array }): Promise<void> {
+  const [loss, correct] = await Promise.all([out.loss.data(), out.correct.data()]);
   for (let c = 0; c < group.chunks; c++) {
-    let s = 0;
-    for (let j = 0; j < group.size; j++) s += a[c * group.size + j];
-    out[c] = s;
+    let right = 0;
+    for (let j = 0; j < group.size; j++) right += correct[c * group.size + j];
+    into.loss[chunk0 + c] = loss[c];
+    into.count[chunk0 + c] = group.size;
+    into.correct[chunk0 + c] = right;
   }
-  return out;
 }
 
 /**
@@ -446,12 +448,7 @@ export async function computeGradients(
       });
       for (const p of plan.parameters) chunkGrads[p.name].push(...out.grads[p.name]);
       try {
-        const [loss, correct] = await Promise.all([out.loss.data(), out.correct.data()]);
-        for (let c = 0; c < group.chunks; c++) {
-          chunkLoss[chunk0 + c] = loss[c];
-          chunkCount[chunk0 + c] = group.size;
-        }
-        chunkCorrect.set(sumInt(correct as Int32Array, group), chunk0);
+        await readChunkStats(out, group, chunk0, { count: chunkCount, loss: chunkLoss, correct: chunkCorrect });
         for (const [name, s] of Object.entries(out.stats)) {
           const target = moments[name];
           const units = target.mean.length / totalChunks;
@@ -558,12 +555,7 @@ export async function evaluate(
         return { loss: tf.sum(r.loss, 1), correct: r.correct, outputs: r.outputs };
       });
       try {
-        const [loss, correct] = await Promise.all([out.loss.data(), out.correct.data()]);
-        for (let c = 0; c < group.chunks; c++) {
-          chunkLoss[chunk0 + c] = loss[c];
-          chunkCount[chunk0 + c] = group.size;
-        }
-        chunkCorrect.set(sumInt(correct as Int32Array, group), chunk0);
+        await readChunkStats(out, group, chunk0, { count: chunkCount, loss: chunkLoss, correct: chunkCorrect });
         if (outputs) outputs.set((await out.outputs.data()) as Float32Array, group.row * plan.outputs);
       } finally {
         tf.dispose(out);
