@@ -3,7 +3,7 @@ import { coordinatorConfig, listenUrl } from "../config.ts";
 import { createCoordinator } from "../server.ts";
 
 const config = coordinatorConfig(Deno.env.toObject(), Deno.args);
-const { app, jobs, resumed } = await createCoordinator(config);
+const { app, jobs, studies, resumed } = await createCoordinator(config);
 const server = Deno.serve({
   port: config.port,
   hostname: config.host,
@@ -11,7 +11,8 @@ const server = Deno.serve({
 }, app.fetch);
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
-    await jobs.shutdown(); // running jobs keep their checkpoints and resume on the next start
+    await studies.shutdown(); // studies and running jobs keep their state and resume on the next start
+    await jobs.shutdown();
     await server.shutdown();
     Deno.exit(0);
   });

@@ -32,6 +32,15 @@ export class JobEvents {
     for (const listener of entry.listeners) listener(event);
   }
 
+  /**
+   * Forgets a finished job's buffered events before it runs again (an extended trial), so a new
+   * subscriber does not see the old `done` and stop. Ids keep increasing.
+   */
+  reset(jobId: string): void {
+    const entry = this.#buffers.get(jobId);
+    if (entry) entry.events = [];
+  }
+
   /** Events after `lastId` still in the buffer, then every new one until `unsubscribe`. */
   subscribe(jobId: string, lastId: number, listener: (e: JobEvent) => void): () => void {
     const entry = this.#entry(jobId);

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { normalizeFeatures, type Normalization } from "../../core/data/mod.ts";
 import { averageOutputs } from "../../core/ensemble.ts";
-import { type JobSpec, parseJobSpec } from "../../core/job/spec.ts";
+import { DEFAULT_JOB_LIMITS, type JobSpec, parseJobSpec } from "../../core/job/spec.ts";
 import { evaluate } from "../../core/model/engine.ts";
 import type { Tensors } from "../../core/model/parameters.ts";
 import { planModel, type ModelPlan } from "../../core/model/spec.ts";
@@ -67,25 +67,7 @@ export class JobManager {
 
   /** Validates and queues a job; throws RequestError (400) naming the problem. */
   async submit(raw: unknown, extra: { studyId?: string } = {}): Promise<JobRecord> {
-    let spec: JobSpec;
-    try {
-      spec = parseJobSpec(raw);
-    } catch (error) {
-      if (error instanceof TypeError || error instanceof RangeError) throw new RequestError(400, "invalid_spec", error.message);
-      throw error;
-    }
-    const urls = spec.workers.urls.length ? spec.workers.urls : this.#options.defaultWorkers;
-    if (urls.length === 0) {
-      throw new RequestError(400, "no_workers", "'workers.urls' is empty and the coordinator has no default workers (start it with --workers or EDGEPROP_WORKERS)");
-    }
-    const plan = planModel(spec.model);
-    try {
-      prepareData(await this.#registry.load(spec.dataset.id), spec, plan);
-    } catch (error) {
-      if (error instanceof UnknownDatasetError) throw new RequestError(400, "unknown_dataset", `'dataset.id': ${error.message}`);
-      if (error instanceof TypeError || error instanceof RangeError) throw new RequestError(400, "invalid_spec", error.message);
-      throw error;
-    }
+    const { spec, urls } = await this.#check(raw);
     const record: JobRecord = {
       id: `job_${randomBytes(12).toString("hex")}`,
       name: spec.name,
@@ -106,6 +88,73 @@ export class JobManager {
     };
     await this.#store.putJob(record);
     this.#start(record, null);
+    return record;
+  }
+
+  /**
+   * Everything `submit` checks, without queueing anything: a study validates its base spec this way
+   * before it creates any trial. Returns the parsed spec; throws RequestError (400) naming the problem.
+   */
+  async validate(raw: unknown): Promise<JobSpec> {
+    return (await this.#check(raw)).spec;
+  }
+
+  async #check(raw: unknown): Promise<{ spec: JobSpec; urls: readonly string[] }> {
+    let spec: JobSpec;
+    try {
+      spec = parseJobSpec(raw);
+    } catch (error) {
+      if (error instanceof TypeError || error instanceof RangeError) throw new RequestError(400, "invalid_spec", error.message);
+      throw error;
+    }
+    const urls = spec.workers.urls.length ? spec.workers.urls : this.#options.defaultWorkers;
+    if (urls.length === 0) {
+      throw new RequestError(400, "no_workers", "'workers.urls' is empty and the coordinator has no default workers (start it with --workers or EDGEPROP_WORKERS)");
+    }
+    const plan = planModel(spec.model);
+    try {
+      prepareData(await this.#registry.load(spec.dataset.id), spec, plan);
+    } catch (error) {
+      if (error instanceof UnknownDatasetError) throw new RequestError(400, "unknown_dataset", `'dataset.id': ${error.message}`);
+      if (error instanceof TypeError || error instanceof RangeError) throw new RequestError(400, "invalid_spec", error.message);
+      throw error;
+    }
+    return { spec, urls };
+  }
+
+  /**
+   * Trains a succeeded job further, to `epochs` epochs in all, from its last checkpoint: successive
+   * halving (coordinator/studies/) promotes a trial this way instead of training it again from
+   * scratch. The checkpoint holds the whole trainer state and no schedule depends on the total epoch
+   * count (core/schedule.ts), so the job ends with the bits of one submitted with `epochs` from the
+   * start; its metrics log keeps each epoch once, so what a job cost stays countable from its
+   * record. The job keeps its id, its spec's `epochs` becomes `epochs`, and it resumes after a
+   * crash like any job. Only a single-model job can be extended (an ensemble's finished members
+   * would stay at the old budget). Throws RequestError: 404 no such job, 409 not extendable, 400
+   * bad `epochs`.
+   */
+  async extend(id: string, epochs: number): Promise<JobRecord> {
+    const job = await this.#store.getJob(id);
+    if (!job) throw new RequestError(404, "not_found", `job '${id}' does not exist`);
+    if (this.#running.has(id) || job.status !== "succeeded") {
+      throw new RequestError(409, "conflict", `job '${id}' is ${job.status}; only a succeeded job can be extended`);
+    }
+    const spec = parseJobSpec(job.spec);
+    if (spec.ensemble.members !== 1) {
+      throw new RequestError(409, "conflict", `job '${id}' trains an ensemble of ${spec.ensemble.members}; only a single model can be extended`);
+    }
+    if (!Number.isInteger(epochs) || epochs <= spec.epochs || epochs > DEFAULT_JOB_LIMITS.maxEpochs) {
+      throw new RequestError(400, "invalid_field", `'epochs' must be an integer in (${spec.epochs}, ${DEFAULT_JOB_LIMITS.maxEpochs}] to extend job '${id}', current value is ${epochs}`);
+    }
+    const bytes = await this.#store.getCheckpoint(id);
+    if (!bytes) throw new RequestError(409, "conflict", `job '${id}' has no checkpoint to continue from`);
+    const checkpoint = decode(bytes) as Checkpoint;
+    await this.#store.writeMetrics(id, (await this.#store.readMetrics(id)).slice(0, checkpoint.metricsCount));
+    if (this.#running.has(id)) throw new RequestError(409, "conflict", `job '${id}' is already being extended`);
+    const record: JobRecord = { ...job, status: "queued", spec: { ...spec, epochs }, finishedAt: null, progress: { ...job.progress, epochs } };
+    await this.#store.putJob(record);
+    this.events.reset(id);
+    this.#start(record, checkpoint);
     return record;
   }
 

@@ -1,6 +1,7 @@
 /**
  * The embedded job store: one folder per job under `<dataDir>/jobs/<id>/` (job.json, metrics.ndjson,
- * checkpoint.msgpack, model.msgpack) and one per uploaded dataset under `<dataDir>/datasets/<id>/`.
+ * checkpoint.msgpack, model.msgpack), one per uploaded dataset under `<dataDir>/datasets/<id>/` and
+ * one file per hyperparameter study, `<dataDir>/studies/<id>.json`.
  * Every whole-file write goes to a temporary file that is fsynced and renamed over the target, so a
  * coordinator killed at any moment leaves either the old or the new file, never half of one. The
  * metrics log is appended line by line; a torn last line is ignored on read.
@@ -10,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { MetricsEntry } from "../training/trainer.ts";
+import type { StudyRecord } from "../studies/study-record.ts";
 import type { DatasetRecord, JobRecord, JobStore } from "./job-store.ts";
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -124,6 +126,28 @@ export class FileStore implements JobStore {
       if (meta) out.push(JSON.parse(new TextDecoder().decode(meta)) as DatasetRecord);
     }
     return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  #studyFile(id: string): string {
+    if (!ID.test(id)) throw new RangeError(`Cannot use study id ${JSON.stringify(id)}: ids are 1-64 characters of [A-Za-z0-9_-]`);
+    return join(this.#root, "studies", `${id}.json`);
+  }
+
+  async putStudy(study: StudyRecord): Promise<void> {
+    await writeAtomic(this.#studyFile(study.id), new TextEncoder().encode(JSON.stringify(study, null, 1)));
+  }
+
+  async getStudy(id: string): Promise<StudyRecord | null> {
+    if (!ID.test(id)) return null;
+    const bytes = await readOptional(this.#studyFile(id));
+    return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as StudyRecord) : null;
+  }
+
+  async listStudies(): Promise<StudyRecord[]> {
+    const names = await listDir(join(this.#root, "studies"));
+    const ids = names.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -".json".length));
+    const studies = await Promise.all(ids.map((id) => this.getStudy(id)));
+    return studies.filter((s): s is StudyRecord => s !== null).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 }
 

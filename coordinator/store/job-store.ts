@@ -4,6 +4,7 @@
  * default is `FileStore` (a data directory on disk).
  */
 import type { Diagnosis } from "../../core/diagnosis.ts";
+import type { StudyRecord } from "../studies/study-record.ts";
 import type { FinalMetrics, MetricsEntry, StepTiming } from "../training/trainer.ts";
 
 export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
@@ -58,4 +59,9 @@ export interface JobStore {
   putDataset(record: DatasetRecord, bytes: Uint8Array): Promise<void>;
   getDataset(id: string): Promise<{ record: DatasetRecord; bytes: Uint8Array } | null>;
   listDatasets(): Promise<DatasetRecord[]>;
+  /** Hyperparameter studies (coordinator/studies/): the whole state, so a restarted coordinator can go on. */
+  putStudy(study: StudyRecord): Promise<void>;
+  getStudy(id: string): Promise<StudyRecord | null>;
+  /** Every study, oldest first. */
+  listStudies(): Promise<StudyRecord[]>;
 }

@@ -1,0 +1,193 @@
+/**
+ * The study spec of `POST /v1/studies` (DESIGN.md, "Study spec"): validation with errors that name
+ * the field and quote the value, and the defaults. Pure; the study manager then checks the base
+ * spec against its dataset and every trial's job spec (trial.ts) before it creates any job.
+ */
+import { type JobSpec, parseJobSpec } from "../../core/job/spec.ts";
+import { type Space, validateSpace } from "../../core/search/mod.ts";
+import { expectEnum, expectNumber, expectRecord, isRecord, show } from "../../core/validate.ts";
+
+export const STRATEGY_TYPES = ["grid", "random", "coarseToFine", "successiveHalving"] as const;
+export type StrategyType = (typeof STRATEGY_TYPES)[number];
+
+/** Metrics a study can minimize: the final model's, from its job record. */
+export const STUDY_METRICS = ["devError", "devLoss", "trainError", "trainLoss"] as const;
+export type StudyMetric = (typeof STUDY_METRICS)[number];
+
+/** Every combination of `points` values per numeric dimension (all values of a choice). */
+export interface GridStrategy {
+  readonly type: "grid";
+  readonly points: number;
+  readonly concurrency: number;
+}
+
+/** `trials` independent samples. */
+export interface RandomStrategy {
+  readonly type: "random";
+  readonly trials: number;
+  readonly concurrency: number;
+}
+
+/** `rounds` rounds of `trialsPerRound` samples, each round's space zoomed around the best `keep` so far. */
+export interface CoarseToFineStrategy {
+  readonly type: "coarseToFine";
+  readonly rounds: number;
+  readonly trialsPerRound: number;
+  readonly keep: number;
+  readonly concurrency: number;
+}
+
+/**
+ * `trials` samples trained for `minEpochs`; after each rung the best 1/eta go on with eta times the
+ * epochs, up to the base spec's `epochs`; the rest stop.
+ */
+export interface SuccessiveHalvingStrategy {
+  readonly type: "successiveHalving";
+  readonly trials: number;
+  readonly minEpochs: number;
+  readonly eta: number;
+  readonly concurrency: number;
+}
+
+export type StrategySpec = GridStrategy | RandomStrategy | CoarseToFineStrategy | SuccessiveHalvingStrategy;
+
+export interface StudySpec {
+  readonly name: string;
+  /** The base job spec, parsed (defaults filled in): every trial is it with the sampled values set. */
+  readonly base: JobSpec;
+  readonly space: Space;
+  readonly strategy: StrategySpec;
+  readonly metric: StudyMetric;
+  /** Seed of the sampling (not of training: that is `base.seed`). */
+  readonly seed: number;
+}
+
+export interface StudyLimits {
+  /** Most trials (jobs) one study may create. */
+  readonly maxTrials: number;
+  readonly maxConcurrency: number;
+}
+
+export const DEFAULT_STUDY_LIMITS: StudyLimits = { maxTrials: 1000, maxConcurrency: 64 };
+
+/** Trials a study runs at once when its strategy does not say. */
+export const DEFAULT_CONCURRENCY = 4;
+
+const WHAT = "create study";
+const TOP_FIELDS = ["name", "base", "space", "strategy", "metric", "seed"] as const;
+const STRATEGY_FIELDS: Readonly<Record<StrategyType, readonly string[]>> = {
+  grid: ["type", "points", "concurrency"],
+  random: ["type", "trials", "concurrency"],
+  coarseToFine: ["type", "rounds", "trialsPerRound", "keep", "concurrency"],
+  successiveHalving: ["type", "trials", "minEpochs", "eta", "concurrency"],
+};
+
+/** A message of core's validators without its "Cannot …: " head, to put under the study's. */
+function detail(error: Error): string {
+  return error.message.replace(/^Cannot [^:]*: /, "");
+}
+
+function rethrow(error: unknown, prefix: string): never {
+  if (error instanceof TypeError) throw new TypeError(`Cannot ${WHAT}: ${prefix}${detail(error)}`);
+  if (error instanceof RangeError) throw new RangeError(`Cannot ${WHAT}: ${prefix}${detail(error)}`);
+  throw error;
+}
+
+function required(raw: Record<string, unknown>, key: string, path: string, example: string): unknown {
+  if (raw[key] === undefined) throw new TypeError(`Cannot ${WHAT}: '${path}' is required (e.g. ${example})`);
+  return raw[key];
+}
+
+/**
+ * Validates a study spec (parsed JSON) and fills the defaults: `name` the base's name, `metric`
+ * "devError" ("devLoss" when the base model's output is linear, which has no error rate), `seed` 0,
+ * `concurrency` 4, coarse-to-fine `keep` min(3, trialsPerRound), successive-halving `minEpochs` 1
+ * and `eta` 3. Budgets are required: grid `points` (≥ 2), random and successive-halving `trials`,
+ * coarse-to-fine `rounds` and `trialsPerRound` (≥ 1); a study creates at most `maxTrials` jobs.
+ * Successive halving needs `minEpochs` < `base.epochs` (the finalists' budget) and sets `epochs`
+ * itself, so the space may not. An unknown field or strategy, a wrong type or a value out of range
+ * throws a TypeError or RangeError naming the field, e.g. `RangeError: Cannot create study:
+ * 'strategy.trials' must be in [1, 1000], current value is 0`.
+ */
+export function parseStudySpec(value: unknown, limits: StudyLimits = DEFAULT_STUDY_LIMITS): StudySpec {
+  const raw = expectRecord(value, "study", TOP_FIELDS, WHAT);
+  const rawBase = required(raw, "base", "base", `{"dataset": {"id": "builtin:spirals"}, "model": {...}}`);
+  if (!isRecord(rawBase)) throw new TypeError(`Cannot ${WHAT}: 'base' must be a job spec object, current value is ${show(rawBase)}`);
+  let base: JobSpec;
+  try {
+    base = parseJobSpec(rawBase);
+  } catch (error) {
+    rethrow(error, "'base' is not a valid job spec: ");
+  }
+  const name = raw.name === undefined ? base.name.slice(0, 100) : raw.name;
+  if (typeof name !== "string" || name.length === 0 || name.length > 100) {
+    throw new TypeError(`Cannot ${WHAT}: 'name' must be a string of 1 to 100 characters, current value is ${show(name)}`);
+  }
+  let space: Space;
+  try {
+    space = validateSpace(required(raw, "space", "space", `{"optimizer.learningRate": {"type": "logUniform", "min": 1e-4, "max": 1}}`));
+  } catch (error) {
+    rethrow(error, "");
+  }
+  const linear = base.model.output === "linear";
+  const metric = raw.metric === undefined ? (linear ? "devLoss" : "devError") : expectEnum(raw.metric, "metric", WHAT, STUDY_METRICS);
+  if (linear && metric.endsWith("Error")) {
+    throw new RangeError(`Cannot ${WHAT}: 'metric' must be "devLoss" or "trainLoss" for a model with a linear output (it has no error rate), current value is ${show(metric)}`);
+  }
+  const seed = raw.seed === undefined ? 0 : expectNumber(raw.seed, "seed", WHAT, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
+  const strategy = parseStrategy(required(raw, "strategy", "strategy", `{"type": "random", "trials": 16}`), base, space, limits);
+  return { name, base, space, strategy, metric, seed };
+}
+
+function parseStrategy(value: unknown, base: JobSpec, space: Space, limits: StudyLimits): StrategySpec {
+  if (!isRecord(value)) throw new TypeError(`Cannot ${WHAT}: 'strategy' must be an object with a 'type', current value is ${show(value)}`);
+  const type = expectEnum(value.type, "strategy.type", WHAT, STRATEGY_TYPES);
+  const s = expectRecord(value, "strategy", STRATEGY_FIELDS[type], WHAT);
+  const int = (key: string, min: number, max: number, fallback?: number): number => {
+    if (s[key] === undefined) {
+      if (fallback === undefined) throw new TypeError(`Cannot ${WHAT}: 'strategy.${key}' is required for ${type}`);
+      return fallback;
+    }
+    return expectNumber(s[key], `strategy.${key}`, WHAT, { min, max, integer: true });
+  };
+  const concurrency = int("concurrency", 1, limits.maxConcurrency, DEFAULT_CONCURRENCY);
+  const budget = (trials: number, how: string): void => {
+    if (trials > limits.maxTrials) {
+      throw new RangeError(`Cannot ${WHAT}: 'strategy' asks for ${trials} trials (${how}), more than the limit of ${limits.maxTrials}`);
+    }
+  };
+  switch (type) {
+    case "grid": {
+      const points = int("points", 2, limits.maxTrials);
+      // The grid's size: all values of a choice, at most `points` for a numeric dimension (int
+      // ranges may give fewer; gridSearch gives the exact count, checked again in initialTrials).
+      const sizes = Object.values(space).map((d) => d.type === "choice" ? d.values.length : d.type === "int" ? Math.min(points, d.max - d.min + 1) : points);
+      budget(sizes.reduce((a, b) => a * b, 1), `a grid of ${sizes.join(" × ")}`);
+      return { type, points, concurrency };
+    }
+    case "random":
+      return { type, trials: int("trials", 1, limits.maxTrials), concurrency };
+    case "coarseToFine": {
+      const rounds = int("rounds", 1, limits.maxTrials);
+      const trialsPerRound = int("trialsPerRound", 1, limits.maxTrials);
+      budget(rounds * trialsPerRound, `${rounds} rounds × ${trialsPerRound}`);
+      const keep = int("keep", 1, trialsPerRound, Math.min(3, trialsPerRound));
+      return { type, rounds, trialsPerRound, keep, concurrency };
+    }
+    case "successiveHalving": {
+      const trials = int("trials", 1, limits.maxTrials);
+      if (Object.hasOwn(space, "epochs")) {
+        throw new RangeError(`Cannot ${WHAT}: 'space' must not contain "epochs" with successiveHalving, which sets each trial's epochs itself (from 'strategy.minEpochs' up to 'base.epochs')`);
+      }
+      if (base.epochs < 2) {
+        throw new RangeError(`Cannot ${WHAT}: 'base.epochs' must be >= 2 with successiveHalving (it is the finalists' budget, above 'strategy.minEpochs'), current value is ${base.epochs}`);
+      }
+      const minEpochs = int("minEpochs", 1, Number.MAX_SAFE_INTEGER, 1);
+      if (minEpochs >= base.epochs) {
+        throw new RangeError(`Cannot ${WHAT}: 'strategy.minEpochs' must be < 'base.epochs' (${base.epochs}, the finalists' budget), current value is ${minEpochs}`);
+      }
+      const eta = int("eta", 2, 100, 3);
+      return { type, trials, minEpochs, eta, concurrency };
+    }
+  }
+}
