@@ -12,6 +12,7 @@ import { constantTimeEqual } from "../core/wire/signing.ts";
 import type { DatasetRegistry } from "./datasets/registry.ts";
 import { type JobManager, RequestError } from "./jobs/job-manager.ts";
 import type { JobRecord } from "./store/job-store.ts";
+import { type StudyManager, studyRoutes } from "./studies/mod.ts";
 
 export interface CoordinatorLimits {
   /** Largest dataset upload, bytes (default 256 MiB). */
@@ -31,8 +32,12 @@ export interface CoordinatorOptions {
   /** When set, every request must carry `Authorization: Bearer <apiToken>`. */
   readonly apiToken?: string;
   readonly limits?: Partial<CoordinatorLimits>;
+  /** Serves the hyperparameter studies at `/v1/studies` when given (coordinator/studies/). */
+  readonly studies?: StudyManager;
   /** Serves the dashboard at `/` when given (the page's HTML). */
   readonly dashboard?: () => Promise<Response>;
+  /** Serves the dashboard's static files at `/dashboard/<path>` (coordinator/dashboard.ts). */
+  readonly dashboardAsset?: (path: string) => Promise<Response>;
 }
 
 export function createCoordinatorApp(options: CoordinatorOptions): Hono {
@@ -176,10 +181,15 @@ export function createCoordinatorApp(options: CoordinatorOptions): Hono {
   });
 
   app.get("/v1/workers", async (c) => c.json({ workers: await jobs.workers() }));
+  if (options.studies) app.route("/v1/studies", studyRoutes(options.studies, { maxJsonBytes: limits.maxJsonBytes }));
 
   app.get("/", async (c) => {
     if (options.dashboard) return options.dashboard();
     return c.text("edgeprop coordinator: the API is under /v1 (see DESIGN.md); the dashboard arrives with its issue.\n");
+  });
+  app.get("/dashboard/*", async (c) => {
+    if (!options.dashboardAsset) return c.notFound();
+    return options.dashboardAsset(c.req.path.slice("/dashboard/".length));
   });
 
   app.notFound((c) => c.json({ error: { code: "not_found", message: `${c.req.method} ${new URL(c.req.url).pathname} is not an endpoint of this coordinator` } }, 404));

@@ -11,6 +11,7 @@ import { datasetCommand } from "./commands/dataset.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { gradcheckCommand } from "./commands/gradcheck.ts";
 import { cancelCommand, jobsCommand, predictCommand, statusCommand, trainCommand } from "./commands/jobs.ts";
+import { studyCommand, tuneCommand } from "./commands/tune.ts";
 import { workerCommand } from "./commands/worker.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -29,6 +30,8 @@ for (const command of [
   statusCommand(),
   cancelCommand(),
   predictCommand(),
+  tuneCommand(),
+  studyCommand(),
   datasetCommand(),
   gradcheckCommand(),
 ]) {

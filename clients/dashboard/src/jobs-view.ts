@@ -1,0 +1,172 @@
+/**
+ * The jobs list (`#/`): name, status, progress, best dev metric, started/finished, workers used,
+ * study; the studies (`GET /v1/studies`); and a form to submit a job spec. The lists have no event
+ * stream of their own in the API, so they are fetched again every two seconds while the page is
+ * open; each job's page is live over SSE.
+ */
+import type { JobSummary } from "../../sdk/mod.ts";
+import { EdgepropError } from "../../sdk/mod.ts";
+import { find, h, replaceChildren } from "./dom.ts";
+import * as format from "./format.ts";
+import { errorText, poll, statusBadge, type ViewContext } from "./view.ts";
+
+/** A line of `GET /v1/studies`. */
+interface StudySummary {
+  readonly id: string;
+  readonly name: string;
+  readonly status: string;
+  readonly strategy: string;
+  readonly metric: string;
+  readonly counts: { readonly total: number; readonly succeeded?: number; readonly stopped?: number; readonly failed?: number; readonly cancelled?: number };
+  readonly best: { readonly trialId: string; readonly metric: number } | null;
+  readonly createdAt: string;
+}
+
+/** A small job that trains in seconds on the builtin two-moons set: a starting point to edit. */
+export const EXAMPLE_SPEC = {
+  name: "moons-mlp",
+  dataset: { id: "builtin:moons" },
+  model: {
+    input: [2],
+    layers: [{ type: "dense", units: 16, init: "he" }, { type: "relu" }, { type: "dense", units: 2, init: "xavier" }],
+    output: "softmax",
+  },
+  optimizer: { type: "adam", learningRate: 0.01 },
+  schedule: { type: "inverseTime", decayRate: 0.1 },
+  batchSize: 32,
+  epochs: 10,
+};
+
+/** Renders the jobs and studies lists and the job form into `ctx.root`, polling until `ctx.signal` aborts. */
+export function jobsView(ctx: ViewContext): void {
+  const { api, root, signal } = ctx;
+  const rows = h("tbody", { id: "jobs-rows" });
+  const banner = h("p", { class: "banner", hidden: true });
+  const specInput = h("textarea", { id: "spec-input", rows: 18, spellcheck: "false", "aria-label": "job spec (JSON)" });
+  specInput.value = JSON.stringify(EXAMPLE_SPEC, null, 2);
+  const formError = h("p", { class: "form-error", id: "spec-error", hidden: true });
+  const submit = h("button", { type: "submit", id: "submit-job" }, "Start job");
+  const form = h(
+    "form",
+    { class: "submit-form", id: "submit-form" },
+    h("p", { class: "hint" }, "A job spec as in DESIGN.md; workers default to the coordinator's (--workers)."),
+    specInput,
+    formError,
+    submit,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    formError.hidden = true;
+    let spec: unknown;
+    try {
+      spec = JSON.parse(specInput.value);
+    } catch (error) {
+      formError.textContent = `The spec is not valid JSON: ${errorText(error)}`;
+      formError.hidden = false;
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const { id } = await api.call((c) => c.submitJob(spec));
+      location.hash = `#/jobs/${encodeURIComponent(id)}`;
+    } catch (error) {
+      formError.textContent = errorText(error);
+      formError.hidden = false;
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  const studyRows = h("tbody", { id: "studies-rows" });
+  const studies = h("section", { class: "card", id: "studies", hidden: true }, h("h2", {}, "Studies"), h("table", {},
+    h("thead", {}, h("tr", {}, ...["Name", "Status", "Strategy", "Trials", "Best", "Created"].map((t) => h("th", {}, t)))),
+    studyRows));
+
+  replaceChildren(
+    root,
+    h("h1", {}, "Jobs"),
+    banner,
+    h("div", { class: "card" }, h("table", { class: "jobs", id: "jobs-table" },
+      h("thead", {}, h("tr", {}, ...["Name", "Status", "Progress", "Best dev", "Started", "Finished", "Workers", "Study"].map((t) => h("th", {}, t)))),
+      rows)),
+    studies,
+    h("details", { class: "card", id: "new-job" }, h("summary", {}, "Start a job"), form),
+  );
+
+  void poll(async () => {
+    const jobs = await api.call((c) => c.listJobs());
+    banner.hidden = true;
+    render(jobs);
+  }, {
+    everyMs: 2_000,
+    signal,
+    onError: (error) => {
+      banner.textContent = `Cannot load the jobs: ${errorText(error)}`;
+      banner.hidden = false;
+    },
+  });
+
+  // A coordinator without studies answers 404: then the section stays hidden and is not asked again.
+  void poll(async () => {
+    try {
+      const { studies: list } = await api.getJson<{ studies: StudySummary[] }>("/v1/studies");
+      renderStudies(list);
+    } catch (error) {
+      if (error instanceof EdgepropError && error.status === 404) return false;
+      throw error;
+    }
+  }, { everyMs: 2_000, signal });
+
+  function renderStudies(list: StudySummary[]): void {
+    studies.hidden = list.length === 0;
+    const sorted = [...list].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    replaceChildren(studyRows, ...sorted.map((s) => {
+      const c = s.counts;
+      const done = (c.succeeded ?? 0) + (c.stopped ?? 0) + (c.failed ?? 0) + (c.cancelled ?? 0);
+      return h("tr", { "data-study-id": s.id },
+        h("td", {}, h("a", { href: `#/studies/${encodeURIComponent(s.id)}` }, s.name || s.id)),
+        h("td", {}, statusBadge(s.status)),
+        h("td", {}, s.strategy),
+        h("td", {}, `${done}/${c.total}`),
+        h("td", {}, s.best ? `${s.best.trialId}: ${s.metric} ${/error/i.test(s.metric) ? format.percent(s.best.metric) : format.number(s.best.metric)}` : "—"),
+        h("td", {}, format.time(s.createdAt)));
+    }));
+  }
+
+  function render(jobs: JobSummary[]): void {
+    const sorted = [...jobs].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    if (sorted.length === 0) {
+      replaceChildren(rows, h("tr", {}, h("td", { colspan: 8, class: "empty" }, "No jobs yet: start one below, or with `edgeprop train`.")));
+      return;
+    }
+    replaceChildren(rows, ...sorted.map(row));
+    find(root, "#jobs-table").dataset.jobs = String(sorted.length);
+  }
+}
+
+function row(job: JobSummary): HTMLTableRowElement {
+  const p = job.progress;
+  const fraction = progressFraction(job);
+  return h(
+    "tr",
+    { "data-job-id": job.id },
+    h("td", {}, h("a", { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.name || job.id)),
+    h("td", {}, statusBadge(job.status)),
+    h("td", {}, h("progress", { max: 1, value: fraction }), h("span", { class: "muted" }, ` epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs}${p.members > 1 ? ` · member ${p.member + 1}/${p.members}` : ""}`)),
+    h("td", { title: "lowest dev error (dev loss for regression) over the epochs so far" }, format.number(job.bestDev)),
+    h("td", {}, format.time(job.startedAt)),
+    h("td", {}, format.time(job.finishedAt)),
+    h("td", { title: job.workers.join("\n") }, String(job.workers.length)),
+    h("td", {}, job.studyId ? h("a", { href: `#/studies/${encodeURIComponent(job.studyId)}` }, job.studyId) : "—"),
+  );
+}
+
+/** Done fraction of a job over all members, epochs and steps (1 once it succeeded). */
+export function progressFraction(job: Pick<JobSummary, "status" | "progress">): number {
+  if (job.status === "succeeded") return 1;
+  const p = job.progress;
+  const perEpoch = p.steps > 0 ? p.step / p.steps : 0;
+  const members = Math.max(1, p.members);
+  const epochs = Math.max(1, p.epochs);
+  return Math.min(1, (p.member + (p.epoch + perEpoch) / epochs) / members);
+}
