@@ -19,4 +19,5 @@ export * from "./ensemble.ts";
 export * from "./search/mod.ts";
 export * from "./shard.ts";
 export * from "./job/spec.ts";
+export type * from "./job/api.ts";
 export * from "./data/mod.ts";

@@ -175,6 +175,14 @@ export class EdgepropClient {
     return response;
   }
 
+  /**
+   * A JSON call to any coordinator endpoint (`body` is sent as JSON), with the client's token and
+   * error handling: what the typed methods, and the studies client, are built on.
+   */
+  requestJson<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.#json(method, path, body === undefined ? {} : { body: JSON.stringify(body), contentType: "application/json" });
+  }
+
   async #json<T>(method: string, path: string, init: { body?: BodyInit; contentType?: string } = {}): Promise<T> {
     const response = await this.#request(method, path, init);
     return (await response.json()) as T;

@@ -1,10 +1,9 @@
 /**
  * Hyperparameter studies from a client (`/v1/studies`, DESIGN.md "Study spec"): submit, follow,
- * read and cancel a study. Its own small fetch layer with the same options and errors as
- * `EdgepropClient` (an `EdgepropError` carrying the HTTP status and the server's message), so it
+ * read and cancel a study, through `EdgepropClient` (same options, same `EdgepropError`), so it
  * runs unchanged in Node, Deno and browsers.
  */
-import { type ClientOptions, EdgepropError } from "./client.ts";
+import { type ClientOptions, EdgepropClient } from "./client.ts";
 
 export type StudyStatus = "running" | "succeeded" | "failed" | "cancelled";
 export type TrialStatus = "pending" | "running" | "succeeded" | "stopped" | "failed" | "cancelled";
@@ -103,14 +102,10 @@ export interface FollowOptions {
 }
 
 export class StudiesClient {
-  readonly #base: string;
-  readonly #token: string | undefined;
-  readonly #fetch: typeof fetch;
+  readonly #client: EdgepropClient;
 
   constructor(options: ClientOptions) {
-    this.#base = options.baseUrl.replace(/\/+$/, "");
-    this.#token = options.token;
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#client = new EdgepropClient(options);
   }
 
   /** Submits a study; a bad one is refused whole (EdgepropError 400 naming the problem). */
@@ -162,30 +157,10 @@ export class StudiesClient {
     return study ?? this.get(id);
   }
 
-  async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = {};
-    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    let response: Response;
-    try {
-      response = await this.#fetch(this.#base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    } catch (error) {
-      throw new EdgepropError(0, "unreachable", `cannot reach the coordinator at ${this.#base}: ${(error as Error).message}`);
-    }
-    if (!response.ok) {
-      let code = "http_error", message = `HTTP ${response.status}`, field: string | undefined;
-      try {
-        const err = (await response.json()) as { error?: { code?: string; message?: string; field?: string } };
-        code = err.error?.code ?? code;
-        message = err.error?.message ?? message;
-        field = err.error?.field;
-      } catch {
-        // not a JSON error body
-      }
-      throw new EdgepropError(response.status, code, message, field);
-    }
-    return (await response.json()) as T;
+  #json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.#client.requestJson<T>(method, path, body);
   }
+
 }
 
 /**

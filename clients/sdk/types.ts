@@ -1,43 +1,15 @@
 /**
  * The shapes of the coordinator's HTTP API (DESIGN.md, "Coordinator HTTP API") as clients see
- * them. Plain JSON: no class instances, so they are the same in Node, Deno and browsers.
+ * them. Plain JSON: no class instances, so they are the same in Node, Deno and browsers. The
+ * shapes the coordinator also keeps are defined once in core/job/api.ts.
  */
-export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+import type { Diagnosis } from "../../core/diagnosis.ts";
+import type { DatasetRecord, EpochMetrics, FinalMetrics, JobStatus, Progress, StepMetrics, StepTiming } from "../../core/job/api.ts";
 
-export interface Progress {
-  readonly epoch: number;
-  readonly epochs: number;
-  readonly step: number;
-  readonly steps: number;
-  readonly member: number;
-  readonly members: number;
-}
-
-export interface JobMetrics {
-  readonly trainLoss: number | null;
-  readonly trainError: number | null;
-  readonly devLoss: number | null;
-  readonly devError: number | null;
-  readonly testLoss: number | null;
-  readonly testError: number | null;
-}
-
-export interface Diagnosis {
-  readonly verdict: "high bias" | "high variance" | "high bias and high variance" | "good fit";
-  readonly avoidableBias: number;
-  readonly variance: number;
-  readonly recommendations: readonly string[];
-}
-
-export interface StepTiming {
-  readonly plan: number;
-  readonly encode: number;
-  readonly transfer: number;
-  readonly compute: number;
-  readonly decode: number;
-  readonly reduce: number;
-  readonly optimizer: number;
-}
+export type { Diagnosis, EpochMetrics, JobStatus, Progress, StepMetrics, StepTiming };
+export type { WorkerStatus } from "../../core/job/api.ts";
+export type JobMetrics = FinalMetrics;
+export type Dataset = DatasetRecord;
 
 export interface Job {
   readonly id: string;
@@ -70,32 +42,7 @@ export interface JobSummary {
   readonly studyId: string | null;
 }
 
-export interface StepMetrics {
-  readonly kind: "step";
-  readonly member: number;
-  readonly epoch: number;
-  readonly step: number;
-  readonly loss: number;
-  readonly smoothedLoss: number;
-  readonly learningRate: number;
-  readonly skipped: boolean;
-  readonly timing: StepTiming;
-}
 
-export interface EpochMetrics {
-  readonly kind: "epoch";
-  readonly member: number;
-  readonly epoch: number;
-  readonly step: number;
-  readonly trainLoss: number;
-  readonly trainError: number | null;
-  readonly devLoss: number | null;
-  readonly devError: number | null;
-  readonly learningRate: number;
-  readonly examplesPerSecond: number;
-  readonly stepMs: number;
-  readonly breakdown: StepTiming;
-}
 
 export interface MetricsHistory {
   readonly steps: readonly StepMetrics[];
@@ -117,28 +64,7 @@ export type JobEvent =
   | { readonly type: "checkpoint"; readonly id: number | null; readonly data: { readonly member: number; readonly epoch: number; readonly step: number } }
   | { readonly type: "done" | "failed" | "cancelled"; readonly id: number | null; readonly data: FinalState };
 
-export interface Dataset {
-  readonly id: string;
-  readonly name: string;
-  readonly rows: number;
-  readonly features: number;
-  readonly classes: number | null;
-  readonly classNames: readonly string[] | null;
-  readonly createdAt: string;
-  readonly builtin: boolean;
-  readonly description?: string;
-}
 
-export interface WorkerStatus {
-  readonly url: string;
-  readonly runtime: string | null;
-  readonly backend: string | null;
-  readonly healthy: boolean;
-  readonly latencyMs: number | null;
-  readonly failures: number;
-  readonly inFlight: number;
-  readonly hedged: number;
-}
 
 export interface Prediction {
   readonly outputs: number[][];

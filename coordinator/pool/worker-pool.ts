@@ -5,6 +5,7 @@
  * Implementations: `InProcessPool` (core in this process: fast unit tests, the benchmark baseline)
  * and `HttpPool` (edge functions over HTTP: what users and the e2e tests run).
  */
+import type { WorkerStatus } from "../../core/job/api.ts";
 import type { WorkerLimits } from "../../core/limits.ts";
 import type { EvaluateShardResult, EvaluateTask, GradientShardResult, GradientTask } from "../../core/shard.ts";
 
@@ -35,18 +36,7 @@ export interface PoolCapacity {
   readonly limits: Partial<Pick<WorkerLimits, "maxExamples" | "maxActivations" | "maxChunkGradients" | "maxBodyBytes">>;
 }
 
-export interface WorkerStatus {
-  readonly url: string;
-  readonly runtime: string | null;
-  readonly backend: string | null;
-  readonly healthy: boolean;
-  /** Median round trip of recent requests, ms. */
-  readonly latencyMs: number | null;
-  readonly failures: number;
-  readonly inFlight: number;
-  /** Requests re-sent to another worker because this one was slow. */
-  readonly hedged: number;
-}
+export type { WorkerStatus };
 
 export interface WorkerPool {
   capacity(): PoolCapacity;

@@ -5,9 +5,10 @@
  */
 import type { Diagnosis } from "../../core/diagnosis.ts";
 import type { StudyRecord } from "../studies/study-record.ts";
-import type { FinalMetrics, MetricsEntry, StepTiming } from "../training/trainer.ts";
+import type { DatasetRecord, FinalMetrics, JobStatus, MetricsEntry, StepTiming } from "../../core/job/api.ts";
 
-export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export type { DatasetRecord, JobStatus };
+
 
 export interface JobRecord {
   readonly id: string;
@@ -31,18 +32,6 @@ export interface JobRecord {
   readonly bestDev: number | null;
 }
 
-export interface DatasetRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly rows: number;
-  readonly features: number;
-  /** Number of classes; null for regression targets. */
-  readonly classes: number | null;
-  readonly classNames: readonly string[] | null;
-  readonly createdAt: string;
-  readonly builtin: boolean;
-  readonly description?: string;
-}
 
 export interface JobStore {
   putJob(job: JobRecord): Promise<void>;

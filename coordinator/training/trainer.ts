@@ -10,6 +10,7 @@ import { diagnose, type Diagnosis } from "../../core/diagnosis.ts";
 import { earlyStopping, type EarlyStoppingState, observe } from "../../core/early-stopping.ts";
 import { averageOutputs, ensembleSeeds } from "../../core/ensemble.ts";
 import { ewa, type EwaState } from "../../core/ewa.ts";
+import type { EpochMetrics, FinalMetrics, MetricsEntry, StepMetrics, StepTiming } from "../../core/job/api.ts";
 import type { JobSpec } from "../../core/job/spec.ts";
 import { concatChunkMoments, type ChunkMoments, updateRunningStats } from "../../core/model/batch-norm.ts";
 import type { Batch } from "../../core/model/engine.ts";
@@ -54,53 +55,7 @@ export interface TrainState {
   readonly current: MemberState | null;
 }
 
-export interface StepMetrics {
-  readonly kind: "step";
-  readonly member: number;
-  readonly epoch: number;
-  readonly step: number;
-  readonly loss: number;
-  readonly smoothedLoss: number;
-  readonly learningRate: number;
-  readonly skipped: boolean;
-  readonly timing: StepTiming;
-}
-
-export interface EpochMetrics {
-  readonly kind: "epoch";
-  readonly member: number;
-  readonly epoch: number;
-  readonly step: number;
-  readonly trainLoss: number;
-  readonly trainError: number | null;
-  readonly devLoss: number | null;
-  readonly devError: number | null;
-  readonly learningRate: number;
-  readonly examplesPerSecond: number;
-  readonly stepMs: number;
-  readonly breakdown: StepTiming;
-}
-
-export type MetricsEntry = StepMetrics | EpochMetrics;
-
-export interface StepTiming {
-  plan: number;
-  encode: number;
-  transfer: number;
-  compute: number;
-  decode: number;
-  reduce: number;
-  optimizer: number;
-}
-
-export interface FinalMetrics {
-  readonly trainLoss: number | null;
-  readonly trainError: number | null;
-  readonly devLoss: number | null;
-  readonly devError: number | null;
-  readonly testLoss: number | null;
-  readonly testError: number | null;
-}
+export type { EpochMetrics, FinalMetrics, MetricsEntry, StepMetrics, StepTiming };
 
 export interface TrainResult {
   readonly members: readonly { readonly params: Tensors; readonly batchNorm: Tensors }[];

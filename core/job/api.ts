@@ -1,0 +1,101 @@
+/**
+ * The shapes the coordinator's HTTP API returns and its store keeps (DESIGN.md, "Coordinator HTTP
+ * API"): one definition for the coordinator, the SDK and the dashboard. Plain JSON data.
+ */
+
+export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+
+/** Where a job is: 0-based epoch and member, 1-based step within the epoch. */
+export interface Progress {
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly step: number;
+  readonly steps: number;
+  readonly member: number;
+  readonly members: number;
+}
+
+/** Train/dev/test loss and error (fractions in [0, 1]) of a job; null until known. */
+export interface FinalMetrics {
+  readonly trainLoss: number | null;
+  readonly trainError: number | null;
+  readonly devLoss: number | null;
+  readonly devError: number | null;
+  readonly testLoss: number | null;
+  readonly testError: number | null;
+}
+
+/** Where a training step's time went, in milliseconds (medians over an epoch in a job record). */
+export interface StepTiming {
+  plan: number;
+  encode: number;
+  transfer: number;
+  compute: number;
+  decode: number;
+  reduce: number;
+  optimizer: number;
+}
+
+export interface StepMetrics {
+  readonly kind: "step";
+  readonly member: number;
+  readonly epoch: number;
+  /** Steps taken by this member, 1-based. */
+  readonly step: number;
+  /** Mean loss of the batch (without the regularization penalty). */
+  readonly loss: number;
+  /** Exponentially weighted average of `loss` (β = 0.9, bias-corrected). */
+  readonly smoothedLoss: number;
+  readonly learningRate: number;
+  /** True when the update was skipped for non-finite gradients. */
+  readonly skipped: boolean;
+  readonly timing: StepTiming;
+}
+
+export interface EpochMetrics {
+  readonly kind: "epoch";
+  readonly member: number;
+  readonly epoch: number;
+  readonly step: number;
+  /** Mean training loss over the epoch's steps (training mode). */
+  readonly trainLoss: number;
+  /** Error on the training split in inference mode; null for a linear output. */
+  readonly trainError: number | null;
+  readonly devLoss: number | null;
+  readonly devError: number | null;
+  readonly learningRate: number;
+  /** Training examples per second over the epoch, evaluation excluded. */
+  readonly examplesPerSecond: number;
+  readonly stepMs: number;
+  readonly breakdown: StepTiming;
+}
+
+export type MetricsEntry = StepMetrics | EpochMetrics;
+
+/** A worker of the pool as `GET /v1/workers` reports it. */
+export interface WorkerStatus {
+  readonly url: string;
+  readonly runtime: string | null;
+  readonly backend: string | null;
+  readonly healthy: boolean;
+  /** Median round trip of recent requests, ms. */
+  readonly latencyMs: number | null;
+  readonly failures: number;
+  readonly inFlight: number;
+  /** Requests re-sent to another worker because this one was slow. */
+  readonly hedged: number;
+}
+
+/** A dataset as `GET /v1/datasets` describes it. */
+export interface DatasetRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly rows: number;
+  readonly features: number;
+  /** Number of classes; null for regression targets. */
+  readonly classes: number | null;
+  readonly classNames: readonly string[] | null;
+  readonly createdAt: string;
+  readonly builtin: boolean;
+  readonly description?: string;
+}
