@@ -159,6 +159,22 @@ describe("worker faults", () => {
     expect(a.body.id).toMatch(/^job_[0-9a-f]{24}$/);
   });
 
+  it("does not retry a 4xx: the job fails at once with the worker's message", async () => {
+    // A worker whose own limit refuses this model (16 units > 8): every request is a 400.
+    const strict = await startWorker("deno", { secret: SECRET, env: { EDGEPROP_MAX_UNITS: "8" } });
+    const counter = await startFlakyProxy(strict.url, 0);
+    try {
+      const submitted = await api(coordinator.url, "/v1/jobs", { body: { ...equivalenceJob, workers: { urls: [counter.url], retries: 5 } } });
+      const record = await waitForJob(coordinator.url, submitted.body.id);
+      expect(record.status).toBe("failed");
+      expect(record.error).toMatch(/HTTP 400 .*model\.layers\[0\]\.units/);
+      expect(counter.counts.requests).toBe(1);
+    } finally {
+      await counter.close();
+      await strict.stop();
+    }
+  });
+
   it("fails a job with the worker's message when no healthy worker is left", async () => {
     const job = { ...equivalenceJob, workers: { urls: ["http://127.0.0.1:9"], retries: 1, timeoutMs: 1000 } };
     const submitted = await api(coordinator.url, "/v1/jobs", { body: job });
