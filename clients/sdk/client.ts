@@ -2,6 +2,7 @@
  * A typed client of the coordinator over fetch, unchanged in Node, Deno and browsers. Every
  * failure is an `EdgepropError` carrying the HTTP status and the server's message.
  */
+import { sleep } from "../../core/sleep.ts";
 import type { Dataset, Job, JobEvent, JobSummary, MetricsHistory, ModelJson, Prediction, WorkerStatus } from "./types.ts";
 
 /** An error answer of the coordinator (status ≥ 400) or a failure to reach it (status 0). */
@@ -121,7 +122,7 @@ export class EdgepropClient {
       } catch (error) {
         if (error instanceof EdgepropError && error.status !== 0) throw error;
         if (options.signal?.aborted || ++failures > maxReconnects) throw error;
-        await delay(Math.min(5_000, 100 * 2 ** failures), options.signal);
+        await sleep(Math.min(5_000, 100 * 2 ** failures), options.signal);
         continue;
       }
       try {
@@ -138,7 +139,7 @@ export class EdgepropClient {
       if (options.signal?.aborted || ++failures > maxReconnects) {
         throw new EdgepropError(0, "stream_closed", `the event stream of job '${id}' closed before the job finished`);
       }
-      await delay(Math.min(5_000, 100 * 2 ** failures), options.signal);
+      await sleep(Math.min(5_000, 100 * 2 ** failures), options.signal);
     }
   }
 
@@ -218,14 +219,4 @@ export async function* parseEventStream(body: ReadableStream<Uint8Array>): Async
   } finally {
     reader.releaseLock();
   }
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }

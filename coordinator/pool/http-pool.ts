@@ -12,6 +12,7 @@
  *   worker; the first answer wins and the other is aborted. A retried or hedged shard computes the
  *   same numbers (workers are deterministic), so this never changes a result.
  */
+import { sleep } from "../../core/sleep.ts";
 import { encode } from "../../core/wire/codec.ts";
 import {
   decodeEvaluateResponse,
@@ -405,16 +406,6 @@ function errorMessage(bytes: Uint8Array, status: number): string {
 function backoff(attempt: number): number {
   const base = Math.min(2_000, 50 * 2 ** (attempt - 1));
   return base / 2 + Math.random() * (base / 2);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }
 
 function median(values: readonly number[]): number {

@@ -2,7 +2,6 @@
  * `edgeprop gradcheck <job.json>`: gradient checking of a job's model on seeded random examples
  * (the course's two-sided difference check, against the float64 reference forward pass).
  */
-import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import {
   type BackendName,
@@ -18,6 +17,7 @@ import {
   Rng,
   useBackend,
 } from "../../../core/mod.ts";
+import { readJsonFile } from "../read-json.ts";
 import { UsageError } from "../usage-error.ts";
 
 interface GradcheckOptions {
@@ -48,18 +48,7 @@ async function runGradcheck(file: string, options: GradcheckOptions): Promise<nu
   const threshold = expectNumber(Number(options.threshold), "--threshold", "check gradients", { min: 0, minExclusive: true });
   const maxPerTensor = expectNumber(Number(options.maxPerTensor), "--max-per-tensor", "check gradients", { min: 1, integer: true });
 
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new UsageError(`cannot read job spec '${file}': ${(error as Error).message}`);
-  }
-  let job: unknown;
-  try {
-    job = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`job spec '${file}' is not valid JSON: ${(error as Error).message}`);
-  }
+  const job = await readJsonFile(file, "job spec");
   if (!isRecord(job)) throw new UsageError(`job spec '${file}' must be a JSON object with a 'model'`);
   if (job.model === undefined) throw new UsageError(`job spec '${file}' has no 'model' field to check`);
 

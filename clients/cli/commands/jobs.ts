@@ -4,21 +4,8 @@ import { Command } from "commander";
 import type { EdgepropClient, Job } from "../../sdk/mod.ts";
 import { clientFor, coordinatorOption } from "../coordinator-client.ts";
 import { finalReport, ProgressDisplay } from "../progress.ts";
+import { readJsonFile } from "../read-json.ts";
 import { UsageError } from "../usage-error.ts";
-
-async function readJson(file: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new UsageError(`cannot read ${what} '${file}': ${(error as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${what} '${file}' is not valid JSON: ${(error as Error).message}`);
-  }
-}
 
 /** Follows a job to its end with the progress display (or JSON lines); returns the exit code. */
 export async function follow(client: EdgepropClient, id: string, options: { json: boolean; batchSize: number }): Promise<number> {
@@ -40,7 +27,7 @@ export function trainCommand(): Command {
     .option("--watch", "follow the job with a progress display until it ends")
     .option("--json", "print machine-readable events (JSON lines) instead of the display")
     .action(async (file: string, options: { coordinator: string; watch?: boolean; json?: boolean }) => {
-      const spec = await readJson(file, "job spec");
+      const spec = await readJsonFile(file, "job spec");
       const client = clientFor(options.coordinator);
       const submitted = await client.submitJob(spec);
       if (options.json) process.stdout.write(JSON.stringify({ event: "submitted", data: submitted }) + "\n");

@@ -4,11 +4,12 @@
  * one line per finished trial in a log), and at the end the best trial's job spec written to a file
  * that `edgeprop train` takes as it is.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { Command, Option } from "commander";
 import { rankTrials, StudiesClient, type Study, type StudyTrial } from "../../sdk/studies.ts";
 import { coordinatorOption } from "../coordinator-client.ts";
+import { readJsonFile } from "../read-json.ts";
 import { UsageError } from "../usage-error.ts";
 
 function studiesFor(url: string): StudiesClient {
@@ -120,18 +121,7 @@ export function tuneCommand(): Command {
     .option("--json", "print the study as JSON lines instead of the table")
     .addOption(new Option("--interval <ms>", "time between updates").default("1000"))
     .action(async (file: string, options: { coordinator: string; watch?: boolean; out?: string; json?: boolean; interval: string }) => {
-      let text: string;
-      try {
-        text = await readFile(file, "utf8");
-      } catch (error) {
-        throw new UsageError(`cannot read study spec '${file}': ${(error as Error).message}`);
-      }
-      let spec: unknown;
-      try {
-        spec = JSON.parse(text);
-      } catch (error) {
-        throw new UsageError(`study spec '${file}' is not valid JSON: ${(error as Error).message}`);
-      }
+      const spec = await readJsonFile(file, "study spec");
       const intervalMs = Number(options.interval);
       if (!Number.isFinite(intervalMs) || intervalMs < 50) throw new UsageError(`'--interval' must be a number of milliseconds >= 50, current value is ${JSON.stringify(options.interval)}`);
       const client = studiesFor(options.coordinator);

@@ -1,23 +1,13 @@
 /** What every page of the dashboard gets: the API, its root element, and a signal that ends it. */
 import type { Api } from "./api.ts";
 import { h } from "./dom.ts";
+import { sleep } from "../../../core/sleep.ts";
 
 export interface ViewContext {
   readonly api: Api;
   readonly root: HTMLElement;
   /** Aborted when the user leaves the page: stops its streams, timers and pending redraws. */
   readonly signal: AbortSignal;
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }
 
 export interface PollOptions {
@@ -53,3 +43,5 @@ export function statusBadge(status: string): HTMLElement {
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+export { sleep };
