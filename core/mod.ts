@@ -21,3 +21,4 @@ export * from "./shard.ts";
 export * from "./job/spec.ts";
 export type * from "./job/api.ts";
 export * from "./data/mod.ts";
+export type * from "./job/study-api.ts";

@@ -3,97 +3,28 @@
  * read and cancel a study, through `EdgepropClient` (same options, same `EdgepropError`), so it
  * runs unchanged in Node, Deno and browsers.
  */
+import type { BestView, DimensionView, StudyStatus, StudySummary, StudyView, TrialView } from "../../core/job/study-api.ts";
 import { type ClientOptions, EdgepropClient } from "./client.ts";
 
-export type StudyStatus = "running" | "succeeded" | "failed" | "cancelled";
-export type TrialStatus = "pending" | "running" | "succeeded" | "stopped" | "failed" | "cancelled";
-export type StudyMetric = "devError" | "devLoss" | "trainError" | "trainLoss";
-/** The axis a dimension is plotted on. */
-export type AxisScale = "linear" | "log" | "oneMinusLog" | "categorical";
-
-export type StrategySpec =
-  | { readonly type: "grid"; readonly points: number; readonly concurrency: number }
-  | { readonly type: "random"; readonly trials: number; readonly concurrency: number }
-  | { readonly type: "coarseToFine"; readonly rounds: number; readonly trialsPerRound: number; readonly keep: number; readonly concurrency: number }
-  | { readonly type: "successiveHalving"; readonly trials: number; readonly minEpochs: number; readonly eta: number; readonly concurrency: number };
-
-export interface StudyTrial {
-  readonly id: string;
-  readonly index: number;
-  /** Coarse-to-fine round, or successive-halving rung reached. */
-  readonly round: number;
-  readonly jobId: string | null;
-  /** Path in the job spec → sampled value. */
-  readonly values: Readonly<Record<string, unknown>>;
-  readonly status: TrialStatus;
-  readonly epochs: number;
-  readonly budget: number;
-  readonly metric: number | null;
-  readonly error: string | null;
-  readonly history: readonly { readonly round: number; readonly epochs: number; readonly metric: number | null }[];
-  readonly progress: { readonly epoch: number; readonly epochs: number; readonly step: number; readonly steps: number } | null;
-}
-
-export interface StudyDimension {
-  readonly type: "uniform" | "logUniform" | "oneMinusLog" | "int" | "choice";
-  readonly scale: AxisScale;
-  readonly min?: number;
-  readonly max?: number;
-  readonly values?: readonly unknown[];
-  readonly points: readonly { readonly trialId: string; readonly value: unknown; readonly metric: number; readonly epochs: number }[];
-}
-
-export interface StudyBest {
-  readonly trialId: string;
-  readonly jobId: string | null;
-  readonly values: Readonly<Record<string, unknown>>;
-  readonly metric: number;
-  readonly epochs: number;
-  /** The job spec that reproduces the best trial: submit it as a job. */
-  readonly spec: Record<string, unknown>;
-}
-
-export interface StudyCounts {
-  readonly total: number;
-  readonly pending: number;
-  readonly running: number;
-  readonly succeeded: number;
-  readonly stopped: number;
-  readonly failed: number;
-  readonly cancelled: number;
-}
-
-export interface Study {
-  readonly id: string;
-  readonly name: string;
-  readonly status: StudyStatus;
-  readonly error: string | null;
-  readonly createdAt: string;
-  readonly finishedAt: string | null;
-  readonly metric: StudyMetric;
-  readonly strategy: StrategySpec;
-  readonly spec: Record<string, unknown>;
-  readonly round: number;
-  readonly spaces: readonly Record<string, unknown>[];
-  readonly counts: StudyCounts;
-  /** Epochs trained by all of the study's jobs. */
-  readonly epochs: number;
-  readonly trials: readonly StudyTrial[];
-  readonly best: StudyBest | null;
-  readonly dimensions: Readonly<Record<string, StudyDimension>>;
-}
-
-export interface StudySummary {
-  readonly id: string;
-  readonly name: string;
-  readonly status: StudyStatus;
-  readonly strategy: StrategySpec["type"];
-  readonly metric: StudyMetric;
-  readonly counts: StudyCounts;
-  readonly best: { readonly trialId: string; readonly metric: number; readonly values: Readonly<Record<string, unknown>> } | null;
-  readonly createdAt: string;
-  readonly finishedAt: string | null;
-}
+export type {
+  AxisScale,
+  CoarseToFineStrategy,
+  GridStrategy,
+  RandomStrategy,
+  StrategySpec,
+  StudyCounts,
+  StudyMetric,
+  StudyStatus,
+  StudySummary,
+  SuccessiveHalvingStrategy,
+  TrialResult,
+  TrialStatus,
+} from "../../core/job/study-api.ts";
+/** A study as `GET /v1/studies/:id` returns it (specs as plain JSON). */
+export type Study = StudyView;
+export type StudyTrial = TrialView;
+export type StudyDimension = DimensionView;
+export type StudyBest = BestView;
 
 export interface FollowOptions {
   /** Time between polls, ms (default 1000). */

@@ -4,28 +4,13 @@
  * after every change, so a coordinator restarted on the same data directory goes on from it.
  */
 import type { Space, Values } from "../../core/search/mod.ts";
+import type { StudyStatus, TrialResult, TrialStatus } from "../../core/job/study-api.ts";
 import type { StudySpec } from "./study-spec.ts";
 
-export type StudyStatus = "running" | "succeeded" | "failed" | "cancelled";
-
-/**
- * - `pending`: decided but not started (no job yet, or a successive-halving promotion whose job
- *   has not been extended yet);
- * - `running`: its job is queued or running;
- * - `succeeded`: its job finished and the metric is known;
- * - `stopped`: successive halving did not promote it (its job succeeded on a smaller budget);
- * - `failed`, `cancelled`: its job did (a diverged learning rate fails its trial, not the study).
- */
-export type TrialStatus = "pending" | "running" | "succeeded" | "stopped" | "failed" | "cancelled";
+export type { StudyStatus, TrialResult, TrialStatus };
 
 export const FINISHED_TRIAL: ReadonlySet<TrialStatus> = new Set(["succeeded", "stopped", "failed", "cancelled"]);
 
-/** The metric of a trial after one budget (one entry per successive-halving rung, one otherwise). */
-export interface TrialResult {
-  readonly round: number;
-  readonly epochs: number;
-  readonly metric: number | null;
-}
 
 export interface TrialRecord {
   /** `t<index>`; also the end of its job's name, `<study name>/<trial id>`. */

@@ -4,52 +4,18 @@
  * spec against its dataset and every trial's job spec (trial.ts) before it creates any job.
  */
 import { type JobSpec, parseJobSpec } from "../../core/job/spec.ts";
+import type { CoarseToFineStrategy, GridStrategy, RandomStrategy, StrategySpec, StudyMetric, SuccessiveHalvingStrategy } from "../../core/job/study-api.ts";
 import { type Space, validateSpace } from "../../core/search/mod.ts";
 import { expectEnum, expectNumber, expectRecord, isRecord, show } from "../../core/validate.ts";
 
-export const STRATEGY_TYPES = ["grid", "random", "coarseToFine", "successiveHalving"] as const;
+export const STRATEGY_TYPES = ["grid", "random", "coarseToFine", "successiveHalving"] as const satisfies readonly StrategySpec["type"][];
 export type StrategyType = (typeof STRATEGY_TYPES)[number];
 
 /** Metrics a study can minimize: the final model's, from its job record. */
-export const STUDY_METRICS = ["devError", "devLoss", "trainError", "trainLoss"] as const;
-export type StudyMetric = (typeof STUDY_METRICS)[number];
+export const STUDY_METRICS = ["devError", "devLoss", "trainError", "trainLoss"] as const satisfies readonly StudyMetric[];
+export type { StudyMetric };
 
-/** Every combination of `points` values per numeric dimension (all values of a choice). */
-export interface GridStrategy {
-  readonly type: "grid";
-  readonly points: number;
-  readonly concurrency: number;
-}
-
-/** `trials` independent samples. */
-export interface RandomStrategy {
-  readonly type: "random";
-  readonly trials: number;
-  readonly concurrency: number;
-}
-
-/** `rounds` rounds of `trialsPerRound` samples, each round's space zoomed around the best `keep` so far. */
-export interface CoarseToFineStrategy {
-  readonly type: "coarseToFine";
-  readonly rounds: number;
-  readonly trialsPerRound: number;
-  readonly keep: number;
-  readonly concurrency: number;
-}
-
-/**
- * `trials` samples trained for `minEpochs`; after each rung the best 1/eta go on with eta times the
- * epochs, up to the base spec's `epochs`; the rest stop.
- */
-export interface SuccessiveHalvingStrategy {
-  readonly type: "successiveHalving";
-  readonly trials: number;
-  readonly minEpochs: number;
-  readonly eta: number;
-  readonly concurrency: number;
-}
-
-export type StrategySpec = GridStrategy | RandomStrategy | CoarseToFineStrategy | SuccessiveHalvingStrategy;
+export type { CoarseToFineStrategy, GridStrategy, RandomStrategy, StrategySpec, SuccessiveHalvingStrategy };
 
 export interface StudySpec {
   readonly name: string;

@@ -5,85 +5,25 @@
  * put a learning rate on a log axis without knowing the space's types.
  */
 import type { JobSpec } from "../../core/job/spec.ts";
-import type { Dimension, Space, Values } from "../../core/search/mod.ts";
+import type {
+  AxisScale,
+  BestView as BestViewOf,
+  DimensionView,
+  StudySummary,
+  StudyView as StudyViewOf,
+  TrialView,
+} from "../../core/job/study-api.ts";
+import type { Dimension, Space } from "../../core/search/mod.ts";
 import type { JobRecord } from "../store/job-store.ts";
 import { bestTrial, rungEpochs } from "./strategy.ts";
-import type { StudyRecord, StudyStatus, TrialRecord, TrialResult, TrialStatus } from "./study-record.ts";
-import type { StrategySpec, StudyMetric, StudySpec } from "./study-spec.ts";
+import type { StudyRecord, TrialRecord } from "./study-record.ts";
+import type { StudySpec } from "./study-spec.ts";
 import { trialJobName, trialSpec } from "./trial.ts";
 
-export type AxisScale = "linear" | "log" | "oneMinusLog" | "categorical";
-
-export interface TrialView {
-  readonly id: string;
-  readonly index: number;
-  readonly round: number;
-  readonly jobId: string | null;
-  readonly values: Values;
-  readonly status: TrialStatus;
-  /** Epochs completed (live for a running trial). */
-  readonly epochs: number;
-  /** Epochs its job is to train in all. */
-  readonly budget: number;
-  readonly metric: number | null;
-  readonly error: string | null;
-  readonly history: readonly TrialResult[];
-  /** The job's progress while it runs, else null. */
-  readonly progress: { readonly epoch: number; readonly epochs: number; readonly step: number; readonly steps: number } | null;
-}
-
-export interface DimensionView {
-  readonly type: Dimension["type"];
-  /** The axis to plot it on: log for logUniform and int with log, oneMinusLog for β-like values. */
-  readonly scale: AxisScale;
-  readonly min?: number;
-  readonly max?: number;
-  readonly values?: readonly unknown[];
-  /** One point per trial with a metric. */
-  readonly points: readonly { readonly trialId: string; readonly value: unknown; readonly metric: number; readonly epochs: number }[];
-}
-
-export interface BestView {
-  readonly trialId: string;
-  readonly jobId: string | null;
-  readonly values: Values;
-  readonly metric: number;
-  readonly epochs: number;
-  /** The job spec that reproduces it (the base with its values; successive halving: the rung's epochs). */
-  readonly spec: JobSpec;
-}
-
-export interface StudyView {
-  readonly id: string;
-  readonly name: string;
-  readonly status: StudyStatus;
-  readonly error: string | null;
-  readonly createdAt: string;
-  readonly finishedAt: string | null;
-  readonly metric: StudyMetric;
-  readonly strategy: StrategySpec;
-  readonly spec: StudySpec;
-  readonly round: number;
-  readonly spaces: readonly Space[];
-  readonly counts: Readonly<Record<TrialStatus, number>> & { readonly total: number };
-  /** Epochs trained by all the study's jobs so far: its cost. */
-  readonly epochs: number;
-  readonly trials: readonly TrialView[];
-  readonly best: BestView | null;
-  readonly dimensions: Readonly<Record<string, DimensionView>>;
-}
-
-export interface StudySummary {
-  readonly id: string;
-  readonly name: string;
-  readonly status: StudyStatus;
-  readonly strategy: StrategySpec["type"];
-  readonly metric: StudyMetric;
-  readonly counts: StudyView["counts"];
-  readonly best: { readonly trialId: string; readonly metric: number; readonly values: Values } | null;
-  readonly createdAt: string;
-  readonly finishedAt: string | null;
-}
+export type { AxisScale, DimensionView, TrialView };
+export type BestView = BestViewOf<JobSpec>;
+export type StudyView = StudyViewOf<JobSpec, StudySpec, Space>;
+export type { StudySummary };
 
 function scaleOf(d: Dimension): AxisScale {
   switch (d.type) {
