@@ -8,6 +8,7 @@ import { streamSSE } from "hono/streaming";
 import { CsvError } from "../core/data/mod.ts";
 import { HttpError } from "../core/http/http-error.ts";
 import { readBody } from "../core/http/read-body.ts";
+import { planModel } from "../core/model/spec.ts";
 import { constantTimeEqual } from "../core/wire/signing.ts";
 import type { DatasetRegistry } from "./datasets/registry.ts";
 import { type JobManager, RequestError } from "./jobs/job-manager.ts";
@@ -117,7 +118,6 @@ export function createCoordinatorApp(options: CoordinatorOptions): Hono {
       if (!model) throw new HttpError(404, "not_found", `job '${id}' has no trained model yet`);
       const plain = (tensors: Record<string, Float32Array>, shapes: Map<string, readonly number[]>) =>
         Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, { shape: shapes.get(k) ?? [v.length], data: Array.from(v) }]));
-      const { planModel } = await import("../core/model/spec.ts");
       const plan = planModel(model.spec.model);
       const shapes = new Map([...plan.parameters, ...plan.batchNormState].map((p) => [p.name, p.shape]));
       const members = model.members.map((m) => ({ parameters: plain(m.parameters, shapes), batchNorm: plain(m.batchNorm, shapes) }));
