@@ -46,6 +46,9 @@ export interface MemberState {
   readonly earlyStopping: EarlyStoppingState<never> | null;
   readonly best: { readonly params: Tensors; readonly batchNorm: Tensors } | null;
   readonly stopped: boolean;
+  /** Loss sum and examples of the epoch's steps so far, so a resumed epoch reports what an uninterrupted one does. */
+  readonly epochLossSum: number;
+  readonly epochExamples: number;
 }
 
 /** Everything needed to resume a job: finished members and the one in progress. */
@@ -121,6 +124,8 @@ function initialState(spec: JobSpec, plan: ModelPlan, member: number, seed: numb
     earlyStopping: spec.earlyStopping ? earlyStopping<never>({ metric: spec.earlyStopping.metric, patience: spec.earlyStopping.patience, minDelta: spec.earlyStopping.minDelta }) : null,
     best: null,
     stopped: false,
+    epochLossSum: 0,
+    epochExamples: 0,
   };
 }
 
@@ -148,8 +153,7 @@ async function trainMember(
     const order = epochOrder(m, s.seed, s.epoch);
     const epochStart = now();
     const timings: StepTiming[] = [];
-    let examples = 0;
-    let lossSum = 0;
+    let examples = 0; // trained by this process in this epoch: the throughput's numerator
     for (let step = s.stepInEpoch; step < steps; step++) {
       signal.throwIfAborted();
       const rows = batchOf(order, spec.batchSize, step);
@@ -163,9 +167,11 @@ async function trainMember(
       timing.optimizer = now() - t0;
       const loss = result.lossSum / rows.length;
       const smoothing = Number.isFinite(loss) ? smoother.update(s.smoothing, loss) : s.smoothing;
-      s = { ...s, params, batchNorm, optimizer: optState, smoothing, stepInEpoch: step + 1, globalStep: s.globalStep + 1 };
+      s = {
+        ...s, params, batchNorm, optimizer: optState, smoothing, stepInEpoch: step + 1, globalStep: s.globalStep + 1,
+        epochLossSum: s.epochLossSum + result.lossSum, epochExamples: s.epochExamples + rows.length,
+      };
       examples += rows.length;
-      lossSum += result.lossSum;
       timings.push(timing);
       emit({
         type: "metrics",
@@ -199,7 +205,7 @@ async function trainMember(
       member: s.member,
       epoch: s.epoch,
       step: s.globalStep,
-      trainLoss: examples > 0 ? lossSum / examples : trainEval.loss,
+      trainLoss: s.epochExamples > 0 ? s.epochLossSum / s.epochExamples : trainEval.loss,
       trainError: trainEval.error,
       devLoss: devEval?.loss ?? null,
       devError: devEval?.error ?? null,
@@ -208,7 +214,7 @@ async function trainMember(
       stepMs: median(timings.map((t) => Object.values(t).reduce((a, b) => a + b, 0))),
       breakdown: medianTiming(timings),
     };
-    s = { ...s, epoch: s.epoch + 1, stepInEpoch: 0, earlyStopping: es, best, stopped };
+    s = { ...s, epoch: s.epoch + 1, stepInEpoch: 0, earlyStopping: es, best, stopped, epochLossSum: 0, epochExamples: 0 };
     emit({ type: "epoch", entry: epochEntry });
     await options.checkpoint({ version: 1, finished, current: s });
     emit({ type: "checkpoint", member: s.member, epoch: s.epoch, step: s.globalStep });

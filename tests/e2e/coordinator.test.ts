@@ -210,6 +210,11 @@ describe("coordinator crash", () => {
       const { body: metrics } = await api(second.url, `/v1/jobs/${record.id}/metrics`);
       expect(metrics.steps.map((s: any) => s.step)).toEqual(Array.from({ length: 12 * 6 }, (_, i) => i + 1));
       expect(metrics.epochs.length).toBe(12);
+      // Every loss the history shows is that of an uninterrupted run, epochs cut by the crash included.
+      const reference = await runJob(job);
+      const { body: uninterrupted } = await api(coordinator.url, `/v1/jobs/${reference.record.id}/metrics`);
+      expect(metrics.steps.map((s: any) => s.loss)).toEqual(uninterrupted.steps.map((s: any) => s.loss));
+      expect(metrics.epochs.map((e: any) => [e.trainLoss, e.devLoss, e.devError])).toEqual(uninterrupted.epochs.map((e: any) => [e.trainLoss, e.devLoss, e.devError]));
     } finally {
       await first.kill();
       await second?.stop();
