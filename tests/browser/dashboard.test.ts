@@ -243,10 +243,37 @@ describe("dashboard", () => {
     const descending = (await metrics()).filter((t) => t !== "—").map((t) => Number(t.replace("%", "")));
     expect(descending).toEqual([...values].sort((a, b) => b - a));
 
+    expect(await page.isDisabled("#cancel-study")).toBe(true); // a finished study cannot be cancelled
+
     // The home page lists the study and links to it.
     await page.click('a[href="#/"]');
     await page.click(`#studies-rows tr[data-study-id="${id}"] a`);
     await page.waitForSelector(`#trials-rows tr.best[data-trial-id="${answer.best.trialId}"]`);
+    await page.close();
+  }, 60_000);
+
+  it("cancels a running study from its page", async () => {
+    const created = await api(coordinator.url, "/v1/studies", {
+      body: {
+        name: "to-cancel",
+        base: { ...moons("long-base", 300), batchSize: 32 },
+        space: { "optimizer.learningRate": { type: "logUniform", min: 1e-3, max: 0.3 } },
+        strategy: { type: "random", trials: 8, concurrency: 1 },
+        seed: 3,
+      },
+      token: TOKEN,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    const page = await open(`#/studies/${id}`);
+    await page.fill("#token-input", TOKEN);
+    await page.click("#token-submit");
+    await page.waitForSelector('#app[data-status="running"]');
+    await until(() => page.isDisabled("#cancel-study"), (disabled) => !disabled, "the cancel button");
+    await page.click("#cancel-study");
+    await page.waitForSelector('#app[data-status="cancelled"]', { timeout: 20_000 });
+    expect(await page.isDisabled("#cancel-study")).toBe(true);
+    expect((await api(coordinator.url, `/v1/studies/${id}`, { token: TOKEN })).body.status).toBe("cancelled");
     await page.close();
   }, 60_000);
 });

@@ -58,23 +58,14 @@ export class Api {
     return this.#token;
   }
 
-  /** GET of a JSON path with the token; for endpoints the SDK has no method for (studies). */
+  /** A JSON call with the token to an endpoint the SDK's typed methods do not cover (studies). */
+  json<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+    return this.call((client) => client.requestJson<T>(method, path, body));
+  }
+
+  /** GET of a JSON path with the token. */
   getJson<T>(path: string): Promise<T> {
-    return this.call(async () => {
-      const response = await fetch(path, { headers: this.#token ? { authorization: `Bearer ${this.#token}` } : {} });
-      if (!response.ok) {
-        let code = "http_error", message = `HTTP ${response.status}`;
-        try {
-          const body = (await response.json()) as { error?: { code?: string; message?: string } };
-          code = body.error?.code ?? code;
-          message = body.error?.message ?? message;
-        } catch {
-          // not a JSON error body
-        }
-        throw new EdgepropError(response.status, code, message);
-      }
-      return (await response.json()) as T;
-    });
+    return this.json<T>("GET", path);
   }
 
   #client(): EdgepropClient {

@@ -22,6 +22,7 @@ export function studyView(ctx: ViewContext, id: string): void {
   const status = h("span", { id: "study-status" });
   const summary = h("p", { class: "muted", id: "study-summary" });
   const banner = h("p", { class: "banner", id: "study-banner", hidden: true });
+  const cancel = h("button", { type: "button", id: "cancel-study", disabled: true }, "Cancel study");
   const best = h("div", { id: "best-trial" });
   const charts = h("div", { class: "grid", id: "study-charts" });
   const sortButton = h("button", { type: "button", class: "sort", id: "sort-metric", "aria-label": "sort by metric" });
@@ -33,6 +34,7 @@ export function studyView(ctx: ViewContext, id: string): void {
     root,
     h("p", {}, h("a", { href: "#/" }, "← Jobs")),
     h("div", { class: "job-header" }, title, status),
+    h("div", { class: "actions" }, cancel),
     summary,
     banner,
     h("section", { class: "card wide" }, h("h2", {}, "Best trial"), best),
@@ -42,6 +44,18 @@ export function studyView(ctx: ViewContext, id: string): void {
   );
   signal.addEventListener("abort", () => {
     for (const { plot } of plots.values()) plot.destroy();
+  });
+  cancel.addEventListener("click", async () => {
+    cancel.disabled = true;
+    try {
+      const answer = await api.json<{ status: Study["status"] }>("POST", `/v1/studies/${encodeURIComponent(id)}/cancel`, {});
+      if (study) study = { ...study, status: answer.status };
+      render();
+    } catch (error) {
+      banner.textContent = `Cannot cancel: ${errorText(error)}`;
+      banner.hidden = false;
+      render();
+    }
   });
   sortButton.addEventListener("click", () => {
     direction = direction === "asc" ? "desc" : "asc";
@@ -79,6 +93,7 @@ export function studyView(ctx: ViewContext, id: string): void {
     if (!study) return;
     title.textContent = study.name ? `Study ${study.name}` : `Study ${study.id}`;
     root.dataset.status = study.status;
+    cancel.disabled = isFinished(study.status);
     replaceChildren(status, statusBadge(study.status), " ", h("code", { class: "muted" }, study.id));
     const done = study.trials.filter((t) => isFinished(t.status)).length;
     summary.textContent = `${study.trials.length} trials, ${done} finished · ranked by ${metricName()} (lower is better)`;
