@@ -34,7 +34,9 @@ export class InProcessPool implements WorkerPool {
 
   async #settle<T>(run: () => Promise<T>): Promise<ShardOutcome<T>> {
     try {
-      return { ok: true, value: await run(), worker: "in-process" };
+      const t0 = performance.now();
+      const value = await run();
+      return { ok: true, value, worker: "in-process", timing: { encode: 0, transfer: 0, compute: performance.now() - t0, decode: 0 } };
     } catch (error) {
       // Errors from core are validation errors: the request is wrong, retrying cannot help.
       return { ok: false, error: { code: "bad_request", message: (error as Error).message, retriable: false } };
