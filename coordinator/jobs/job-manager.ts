@@ -15,7 +15,7 @@ import { DatasetRegistry, UnknownDatasetError } from "../datasets/registry.ts";
 import { HttpPool } from "../pool/http-pool.ts";
 import type { WorkerPool } from "../pool/worker-pool.ts";
 import type { JobRecord, JobStore } from "../store/job-store.ts";
-import { prepareData } from "../training/prepared-data.ts";
+import { checkDataFits, prepareData } from "../training/prepared-data.ts";
 import { type MetricsEntry, train, type TrainEvent, TrainingError, type TrainState } from "../training/trainer.ts";
 import { JobEvents } from "./events.ts";
 
@@ -113,7 +113,7 @@ export class JobManager {
     }
     const plan = planModel(spec.model);
     try {
-      prepareData(await this.#registry.load(spec.dataset.id), spec, plan);
+      checkDataFits(await this.#registry.load(spec.dataset.id), spec, plan);
     } catch (error) {
       if (error instanceof UnknownDatasetError) throw new RequestError(400, "unknown_dataset", `'dataset.id': ${error.message}`);
       if (error instanceof TypeError || error instanceof RangeError) throw new RequestError(400, "invalid_spec", error.message);

@@ -8,6 +8,7 @@ import {
   fitNormalization,
   type Normalization,
   splitDataset,
+  splitSizes,
   validateAugmentOptions,
 } from "../../core/data/mod.ts";
 import type { JobSpec } from "../../core/job/spec.ts";
@@ -27,11 +28,11 @@ export interface PreparedData {
 }
 
 /**
- * Splits and normalizes `dataset` for `spec`, and checks that it fits the model: as many features
- * as the model's input and labels the output head can learn. Throws a TypeError or RangeError
- * naming the field.
+ * Checks that `dataset` fits the job without copying it: as many features as the model's input,
+ * labels the output head can learn, augmentation it supports, a non-empty training split. Throws a
+ * TypeError or RangeError naming the field. Job submission calls it; prepareData does too.
  */
-export function prepareData(dataset: Dataset, spec: JobSpec, plan: ModelPlan): PreparedData {
+export function checkDataFits(dataset: Dataset, spec: JobSpec, plan: ModelPlan): void {
   const [m, n] = dataset.shape;
   if (n !== plan.inputSize) {
     throw new RangeError(
@@ -64,10 +65,15 @@ export function prepareData(dataset: Dataset, spec: JobSpec, plan: ModelPlan): P
     }
     validateAugmentOptions(augment, dataset.inputShape);
   }
-  const parts = splitDataset(dataset, { split: spec.dataset.split, seed: spec.seed });
-  if (parts.train.shape[0] < 1) {
+  if (splitSizes(m, spec.dataset.split).train < 1) {
     throw new RangeError(`Cannot accept job: dataset '${spec.dataset.id}' has ${m} examples, too few for a training split`);
   }
+}
+
+/** Splits and normalizes `dataset` for `spec` after {@link checkDataFits}. */
+export function prepareData(dataset: Dataset, spec: JobSpec, plan: ModelPlan): PreparedData {
+  checkDataFits(dataset, spec, plan);
+  const parts = splitDataset(dataset, { split: spec.dataset.split, seed: spec.seed });
   if (spec.dataset.normalize === "none") return { ...parts, trainRaw: parts.train, normalization: null };
   const normalization = fitNormalization(parts.train, spec.dataset.normalize);
   return {
