@@ -7,6 +7,7 @@
  */
 import type { WorkerStatus } from "../../core/job/api.ts";
 import type { WorkerLimits } from "../../core/limits.ts";
+import type { Timing } from "../../core/wire/messages.ts";
 import type { EvaluateShardResult, EvaluateTask, GradientShardResult, GradientTask } from "../../core/shard.ts";
 
 export interface ShardError {
@@ -22,6 +23,8 @@ export interface ShardTiming {
   readonly transfer: number;
   readonly compute: number;
   readonly decode: number;
+  /** The worker's own account of its part (read, verify, decode, queue, compute, encode), when remote. */
+  readonly worker?: Timing;
 }
 
 export type ShardOutcome<T> =

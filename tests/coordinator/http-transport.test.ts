@@ -1,0 +1,208 @@
+/**
+ * The pool's HTTP client against a real node:http server on loopback: bodies arrive intact in
+ * both directions, connections are kept alive, reply buffers are reused only after release (and
+ * never shared by replies in flight), and aborts, truncated replies and oversized replies fail
+ * instead of hanging or buffering without bound.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HttpTransport, ReplyTooLarge } from "../../coordinator/pool/http-transport.ts";
+
+/** The reply to a request body: its bytes reversed and xor-ed with 0x5a, repeated `times`. */
+function expectedReply(body: Uint8Array, times: number): Uint8Array {
+  const out = new Uint8Array(body.length * times);
+  for (let t = 0; t < times; t++) for (let i = 0; i < body.length; i++) out[t * body.length + i] = body[body.length - 1 - i] ^ 0x5a;
+  return out;
+}
+
+function pattern(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+let server: http.Server;
+let base: string;
+let connections = 0;
+const stalled = new Set<http.ServerResponse>();
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const url = new URL(req.url!, "http://x");
+      const body = new Uint8Array(Buffer.concat(chunks));
+      switch (url.pathname) {
+        case "/echo": {
+          const reply = expectedReply(body, Number(url.searchParams.get("times") ?? 1));
+          // Half the replies without Content-Length (chunked), so both read paths are exercised.
+          if (url.searchParams.has("chunked")) res.writeHead(200, { "content-type": "application/octet-stream" });
+          else res.writeHead(200, { "content-type": "application/octet-stream", "content-length": reply.length });
+          res.end(reply);
+          return;
+        }
+        case "/status":
+          res.writeHead(Number(url.searchParams.get("code")), { "content-type": "application/json" }).end('{"error":{"code":"x","message":"told to fail"}}');
+          return;
+        case "/stall":
+          stalled.add(res);
+          res.writeHead(200, { "content-length": "10" });
+          res.write("12345");
+          return;
+        case "/truncated":
+          res.writeHead(200, { "content-length": "100000" });
+          res.write(new Uint8Array(1000), () => res.destroy());
+          return;
+        case "/huge-declared":
+          res.writeHead(200, { "content-length": String(10 * 2 ** 20) }).end();
+          return;
+        case "/huge-chunked": {
+          res.writeHead(200);
+          const piece = new Uint8Array(256 * 1024);
+          let sent = 0;
+          const more = () => {
+            while (sent < 8 * 2 ** 20) {
+              sent += piece.length;
+              if (!res.write(piece)) return res.once("drain", more);
+            }
+            res.end();
+          };
+          more();
+          return;
+        }
+        default:
+          res.writeHead(404).end();
+      }
+    });
+  });
+  server.on("connection", () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  for (const res of stalled) res.destroy();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const post = (body: Uint8Array, signal = new AbortController().signal) => ({ method: "POST" as const, headers: { "content-type": "application/octet-stream" }, body, signal });
+
+describe("HttpTransport", () => {
+  it("carries megabyte bodies both ways intact, with and without Content-Length, on one kept-alive connection", async () => {
+    const transport = new HttpTransport();
+    const before = connections;
+    try {
+      for (let i = 0; i < 12; i++) {
+        const body = pattern(300_000 + 7919 * i, i + 1);
+        const reply = await transport.request(`${base}/echo?times=${1 + (i % 3)}${i % 2 ? "&chunked" : ""}`, post(body));
+        expect(reply.status).toBe(200);
+        expect(Buffer.from(reply.bytes).equals(Buffer.from(expectedReply(body, 1 + (i % 3))))).toBe(true);
+        reply.release();
+      }
+      expect(connections - before).toBe(1);
+    } finally {
+      transport.close();
+    }
+  });
+
+  it("reuses a released reply buffer, and never one that is still held", async () => {
+    const transport = new HttpTransport();
+    try {
+      const a = await transport.request(`${base}/echo`, post(pattern(200_000, 3)));
+      const aCopy = a.bytes.slice();
+      // Held: the next reply must go elsewhere and leave `a` untouched.
+      const b = await transport.request(`${base}/echo`, post(pattern(200_000, 4)));
+      expect(b.bytes.buffer).not.toBe(a.bytes.buffer);
+      expect(Buffer.from(a.bytes).equals(Buffer.from(aCopy))).toBe(true);
+      const aBuffer = a.bytes.buffer;
+      a.release();
+      a.release(); // twice is harmless: the buffer enters the pool once
+      const c = await transport.request(`${base}/echo`, post(pattern(150_000, 5)));
+      const d = await transport.request(`${base}/echo`, post(pattern(150_000, 6)));
+      expect(c.bytes.buffer).toBe(aBuffer);
+      expect(d.bytes.buffer).not.toBe(aBuffer);
+      expect(Buffer.from(c.bytes).equals(Buffer.from(expectedReply(pattern(150_000, 5), 1)))).toBe(true);
+      for (const r of [b, c, d]) r.release();
+    } finally {
+      transport.close();
+    }
+  });
+
+  it("keeps the replies of concurrent requests apart", async () => {
+    const transport = new HttpTransport();
+    try {
+      const bodies = Array.from({ length: 6 }, (_, i) => pattern(120_000 + i * 1000, 10 + i));
+      const replies = await Promise.all(bodies.map((b, i) => transport.request(`${base}/echo${i % 2 ? "?chunked" : ""}`, post(b))));
+      replies.forEach((r, i) => expect(Buffer.from(r.bytes).equals(Buffer.from(expectedReply(bodies[i], 1)))).toBe(true));
+      expect(new Set(replies.map((r) => r.bytes.buffer)).size).toBe(replies.length);
+      for (const r of replies) r.release();
+    } finally {
+      transport.close();
+    }
+  });
+
+  it("passes error statuses and their bodies through", async () => {
+    const transport = new HttpTransport();
+    try {
+      const reply = await transport.request(`${base}/status?code=422`, { method: "GET", headers: {}, signal: new AbortController().signal });
+      expect(reply.status).toBe(422);
+      expect(JSON.parse(new TextDecoder().decode(reply.bytes)).error.message).toBe("told to fail");
+      reply.release();
+    } finally {
+      transport.close();
+    }
+  });
+
+  it("rejects at once when aborted mid-reply, and a later request still works", async () => {
+    const transport = new HttpTransport();
+    try {
+      const controller = new AbortController();
+      const pending = transport.request(`${base}/stall`, { method: "GET", headers: {}, signal: controller.signal });
+      // Abort only once the server holds the half-sent reply (no timing guess).
+      await expect.poll(() => stalled.size).toBeGreaterThan(0);
+      controller.abort(new Error("cancelled by the test"));
+      await expect(pending).rejects.toThrow("cancelled by the test");
+      const ok = await transport.request(`${base}/echo`, post(pattern(1000, 9)));
+      expect(ok.status).toBe(200);
+      ok.release();
+      await expect(transport.request(`${base}/echo`, post(pattern(10, 1), AbortSignal.abort(new Error("already aborted"))))).rejects.toThrow("already aborted");
+    } finally {
+      transport.close();
+    }
+  });
+
+  it("fails a reply cut short by the server", async () => {
+    const transport = new HttpTransport();
+    try {
+      await expect(transport.request(`${base}/truncated`, { method: "GET", headers: {}, signal: new AbortController().signal })).rejects.toThrow();
+    } finally {
+      transport.close();
+    }
+  });
+
+  it("refuses replies over maxReplyBytes, declared or streamed, without reading them whole", async () => {
+    const transport = new HttpTransport({ maxReplyBytes: 2 ** 20 });
+    try {
+      const get = { method: "GET" as const, headers: {}, signal: new AbortController().signal };
+      await expect(transport.request(`${base}/huge-declared`, get)).rejects.toThrow(ReplyTooLarge);
+      await expect(transport.request(`${base}/huge-chunked`, get)).rejects.toThrow(/over the limit of 1048576 bytes/);
+    } finally {
+      transport.close();
+    }
+  });
+
+  it("names an unsupported URL scheme", async () => {
+    const transport = new HttpTransport();
+    await expect(transport.request("ftp://example.invalid/x", { method: "GET", headers: {}, signal: new AbortController().signal })).rejects.toThrow(/use http: or https:/);
+    transport.close();
+  });
+});
