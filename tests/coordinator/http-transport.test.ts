@@ -4,10 +4,17 @@
  * never shared by replies in flight), and aborts, truncated replies and oversized replies fail
  * instead of hanging or buffering without bound.
  */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpTransport, ReplyTooLarge } from "../../coordinator/pool/http-transport.ts";
+import { runCommand } from "../helpers/processes.ts";
 
 /** The reply to a request body: its bytes reversed and xor-ed with 0x5a, repeated `times`. */
 function expectedReply(body: Uint8Array, times: number): Uint8Array {
@@ -204,5 +211,55 @@ describe("HttpTransport", () => {
     const transport = new HttpTransport();
     await expect(transport.request("ftp://example.invalid/x", { method: "GET", headers: {}, signal: new AbortController().signal })).rejects.toThrow(/use http: or https:/);
     transport.close();
+  });
+});
+
+describe("HttpTransport over TLS", () => {
+  it("talks to an https worker whose certificate the process trusts (NODE_EXTRA_CA_CERTS), on one connection", async () => {
+    // A throw-away self-signed certificate for 127.0.0.1, made for this test run only.
+    const dir = await mkdtemp(join(tmpdir(), "edgeprop-tls-"));
+    const tls = https.createServer();
+    try {
+      execFileSync("openssl", [
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
+      ], { stdio: "ignore" });
+      tls.setSecureContext({ key: await readFile(join(dir, "key.pem")), cert: await readFile(join(dir, "cert.pem")) });
+      let secureConnections = 0;
+      tls.on("secureConnection", () => secureConnections++);
+      tls.on("request", (req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+          const reply = expectedReply(new Uint8Array(Buffer.concat(chunks)), 2);
+          res.writeHead(200, { "content-length": reply.length }).end(reply);
+        });
+      });
+      await new Promise<void>((resolve) => tls.listen(0, "127.0.0.1", resolve));
+      const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/echo`;
+      const BYTES = 400_000, COUNT = 3;
+      const out = await runCommand(process.execPath, ["--import", "tsx", "tests/helpers/transport-client.ts", url, String(BYTES), String(COUNT)], {
+        env: { NODE_EXTRA_CA_CERTS: join(dir, "cert.pem") },
+      });
+      expect(out.stderr).toBe("");
+      expect(out.code).toBe(0);
+      const replies = out.stdout.trim().split("\n").map((line) => JSON.parse(line) as { status: number; length: number; sha256: string });
+      expect(replies).toHaveLength(COUNT);
+      replies.forEach((reply, i) => {
+        const body = new Uint8Array(BYTES).map((_, j) => (j * 31 + i) & 0xff);
+        expect(reply).toEqual({ status: 200, length: 2 * BYTES, sha256: createHash("sha256").update(expectedReply(body, 2)).digest("hex") });
+      });
+      expect(secureConnections).toBe(1);
+
+      // Without the certificate trusted, the same request fails (no silent downgrade or bypass).
+      const untrusted = await runCommand(process.execPath, ["--import", "tsx", "tests/helpers/transport-client.ts", url, "10", "1"], { env: { NODE_EXTRA_CA_CERTS: "" } });
+      expect(untrusted.code).not.toBe(0);
+      expect(untrusted.stderr).toMatch(/self[- ]signed certificate/i);
+    } finally {
+      tls.closeAllConnections();
+      await new Promise((resolve) => tls.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
