@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpTransport, ReplyTooLarge } from "../../coordinator/pool/http-transport.ts";
-import { runCommand } from "../helpers/processes.ts";
+import { COORDINATOR_DENO_PERMISSIONS } from "../../deploy/local-cluster.ts";
+import { denoBin, runCommand } from "../helpers/processes.ts";
 
 /** The reply to a request body: its bytes reversed and xor-ed with 0x5a, repeated `times`. */
 function expectedReply(body: Uint8Array, times: number): Uint8Array {
@@ -215,7 +216,7 @@ describe("HttpTransport", () => {
 });
 
 describe("HttpTransport over TLS", () => {
-  it("talks to an https worker whose certificate the process trusts (NODE_EXTRA_CA_CERTS), on one connection", async () => {
+  it("talks to an https worker whose certificate the process trusts (NODE_EXTRA_CA_CERTS), on one connection, in Node and Deno", async () => {
     // A throw-away self-signed certificate for 127.0.0.1, made for this test run only.
     const dir = await mkdtemp(join(tmpdir(), "edgeprop-tls-"));
     const tls = https.createServer();
@@ -239,18 +240,26 @@ describe("HttpTransport over TLS", () => {
       await new Promise<void>((resolve) => tls.listen(0, "127.0.0.1", resolve));
       const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/echo`;
       const BYTES = 400_000, COUNT = 3;
-      const out = await runCommand(process.execPath, ["--import", "tsx", "tests/helpers/transport-client.ts", url, String(BYTES), String(COUNT)], {
-        env: { NODE_EXTRA_CA_CERTS: join(dir, "cert.pem") },
-      });
-      expect(out.stderr).toBe("");
-      expect(out.code).toBe(0);
-      const replies = out.stdout.trim().split("\n").map((line) => JSON.parse(line) as { status: number; length: number; sha256: string });
-      expect(replies).toHaveLength(COUNT);
-      replies.forEach((reply, i) => {
-        const body = new Uint8Array(BYTES).map((_, j) => (j * 31 + i) & 0xff);
-        expect(reply).toEqual({ status: 200, length: 2 * BYTES, sha256: createHash("sha256").update(expectedReply(body, 2)).digest("hex") });
-      });
-      expect(secureConnections).toBe(1);
+      // The coordinator runs on Deno by default and on Node; Deno's node:https honours the variable too.
+      const runtimes = {
+        node: [process.execPath, "--import", "tsx"],
+        deno: [denoBin, "run", ...COORDINATOR_DENO_PERMISSIONS],
+      };
+      for (const [runtime, [file, ...flags]] of Object.entries(runtimes)) {
+        const before = secureConnections;
+        const out = await runCommand(file, [...flags, "tests/helpers/transport-client.ts", url, String(BYTES), String(COUNT)], {
+          env: { NODE_EXTRA_CA_CERTS: join(dir, "cert.pem") },
+        });
+        expect(out.stderr, runtime).toBe("");
+        expect(out.code, runtime).toBe(0);
+        const replies = out.stdout.trim().split("\n").map((line) => JSON.parse(line) as { status: number; length: number; sha256: string });
+        expect(replies, runtime).toHaveLength(COUNT);
+        replies.forEach((reply, i) => {
+          const body = new Uint8Array(BYTES).map((_, j) => (j * 31 + i) & 0xff);
+          expect(reply, runtime).toEqual({ status: 200, length: 2 * BYTES, sha256: createHash("sha256").update(expectedReply(body, 2)).digest("hex") });
+        });
+        expect(secureConnections - before, runtime).toBe(1);
+      }
 
       // Without the certificate trusted, the same request fails (no silent downgrade or bypass).
       const untrusted = await runCommand(process.execPath, ["--import", "tsx", "tests/helpers/transport-client.ts", url, "10", "1"], { env: { NODE_EXTRA_CA_CERTS: "" } });
