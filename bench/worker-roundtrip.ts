@@ -130,6 +130,11 @@ function hashOnce(): number {
 const loadBefore = os.loadavg()[0].toFixed(2);
 await useBackend("wasm");
 const worker = await startWorker("deno", { secret: SECRET });
+// The other runtimes, for comparison (the breakdown below is the Deno worker's).
+const others = await Promise.all((["node", "workerd"] as const).map(async (runtime) => {
+  const server = await startWorker(runtime, { secret: SECRET });
+  return { runtime, server, pool: new HttpPool([server.url], { secret: SECRET }), totals: [] as number[], computes: [] as number[] };
+}));
 const floorServer = await startServer("the HTTP floor server", { file: denoBin, args: ["run", "--allow-net", "bench/deno/http-floor-server.ts"], healthPath: "/health" });
 const pool = new HttpPool([worker.url], { secret: SECRET });
 const transport = new HttpTransport();
@@ -140,7 +145,7 @@ const floor: number[] = [];
 const hash: number[] = [];
 const order = new Rng(11, Domain.test);
 try {
-  await pool.start();
+  await Promise.all([pool.start(), ...others.map((o) => o.pool.start())]);
   // The worker's reply, re-encoded here: the size the floor server sends back.
   const first = await pool.gradients(message, signal);
   if (!first.ok) throw new Error(`round trip failed: ${first.error.message}`);
@@ -149,6 +154,7 @@ try {
     await inProcess();
     await engineOnly();
     await roundTrip(pool);
+    for (const o of others) await roundTrip(o.pool);
     await httpFloor(transport, floorServer.url);
   }
   const steps = [
@@ -157,6 +163,11 @@ try {
     async () => engine.push(await engineOnly()),
     async () => floor.push(await httpFloor(transport, floorServer.url)),
     async () => hash.push(hashOnce()),
+    ...others.map((o) => async () => {
+      const r = await roundTrip(o.pool);
+      o.totals.push(r.total);
+      o.computes.push(r.timing.worker.computeMs);
+    }),
   ];
   for (let i = 0; i < RUNS; i++) {
     // A fresh random order every round: no variant always follows the same other one.
@@ -172,7 +183,8 @@ try {
 } finally {
   pool.close();
   transport.close();
-  await Promise.all([worker.stop(), floorServer.stop()]);
+  for (const o of others) o.pool.close();
+  await Promise.all([worker.stop(), floorServer.stop(), ...others.map((o) => o.server.stop())]);
 }
 
 const med = (f: (r: RoundTrip) => number) => median(remote.map(f));
@@ -217,6 +229,8 @@ const lines = [
   `| in-process: computeGradientShard (validate + plan + compute, what InProcessPool runs), Node | ${totalLocal.toFixed(2)} | 1 |`,
   `| in-process: engine only (computeGradients), Node | ${median(engine).toFixed(2)} | ${median(engine.map((x, i) => x / local[i])).toFixed(3)} |`,
   `| **round trip to a Deno worker through HttpPool (the coordinator's path)** | **${totalRemote.toFixed(2)}** | **${ratio.toFixed(3)}** |`,
+  ...others.map((o) =>
+    `| round trip to a ${o.runtime === "node" ? "Node" : "workerd (miniflare)"} worker through HttpPool (its compute: ${median(o.computes).toFixed(2)} ms) | ${median(o.totals).toFixed(2)} | ${median(o.totals.map((x, i) => x / local[i])).toFixed(3)} |`),
   `| HTTP floor: the same bytes both ways to a Deno.serve that only reads the body | ${floorMs.toFixed(2)} | ${median(floor.map((x, i) => x / local[i])).toFixed(3)} |`,
   "",
   `Added by the trip (round trip − the worker's compute, median): **${overhead.toFixed(2)} ms**, i.e. ` +

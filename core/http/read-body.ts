@@ -26,10 +26,13 @@ export async function readBody(request: Request, maxBytes: number, hint = ""): P
     }
     if (expected > maxBytes) throw tooLarge(maxBytes, `${expected} bytes`, hint);
   }
-  if (request.body === null) return new Uint8Array(0);
   // With a declared length the HTTP server's framing delivers exactly that many bytes, so the
-  // runtime may read the body in one piece (one allocation, no per-chunk copies in JS).
+  // runtime may read the body in one piece (one allocation, no per-chunk copies in JS). This
+  // comes before any use of `request.body`: on Node, @hono/node-server reads a body straight from
+  // the socket's buffers only while `body` has not been touched (otherwise through a web stream,
+  // measured 5.5 ms instead of ~1 ms for 1.75 MB).
   if (expected !== undefined) return readDeclared(request, expected);
+  if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
   let buffer = new Uint8Array(Math.min(maxBytes, 64 * 1024));
   let size = 0;

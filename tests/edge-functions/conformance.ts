@@ -8,6 +8,7 @@
  * to 2e-6 at worst, and in practice bitwise), and the float64 reference forward pass with finite
  * differences (core/model/gradient-check.ts `compareWithCost`, ratio < 1e-5).
  */
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareWithCost } from "../../core/model/gradient-check.ts";
 import { computeGradients, evaluate, type Batch, type GradientResult } from "../../core/model/engine.ts";
@@ -198,6 +199,59 @@ export function edgeFunctionConformance(runtime: Runtime, options: ConformanceOp
         expect(typeof json.error.code).toBe("string");
         expect(typeof json.error.message).toBe("string");
       }
+    });
+
+    it("refuses bodies over its limit with a 413, declared or streamed, and then still computes", async () => {
+      const limit = 32 * 1024 * 1024;
+      const headers = { "content-type": "application/x-msgpack", ...(await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body: new Uint8Array(0) })) };
+      // Declared over the limit: the answer comes before a byte of the body is sent.
+      const declared = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = http.request(`${url}/v1/gradients`, { method: "POST", headers: { ...headers, "content-length": String(limit + 1) } }, (response) => {
+          let text = "";
+          response.setEncoding("utf8").on("data", (s: string) => (text += s)).on("end", () => resolve({ status: response.statusCode!, body: text }));
+        });
+        request.on("error", reject);
+        request.flushHeaders();
+      });
+      expect(declared.status).toBe(413);
+      expect((JSON.parse(declared.body) as { error: { code: string } }).error.code).toBe("payload_too_large");
+      // Streamed without a length (chunked), on a connection of its own: cut off once past the
+      // limit, or the connection is closed while the body is still being sent.
+      const chunk = new Uint8Array(256 * 1024).fill(0x90);
+      const streamedStatus = await new Promise<number | undefined>((resolve) => {
+        const request = http.request(`${url}/v1/gradients`, { method: "POST", agent: false, headers }, (response) => {
+          response.resume().on("end", () => resolve(response.statusCode)).on("error", () => resolve(response.statusCode));
+        });
+        request.on("error", () => resolve(undefined));
+        let sent = 0;
+        const more = (): void => {
+          while (sent <= limit + chunk.length) {
+            sent += chunk.length;
+            if (!request.write(chunk)) return void request.once("drain", more);
+          }
+          request.end();
+        };
+        more();
+      });
+      console.info(`[${runtime}] streamed oversized body: ${streamedStatus ?? "connection closed"}`);
+      if (streamedStatus !== undefined) expect(streamedStatus).toBe(413);
+      // On a new connection: a server may close the one it refused a body on (Node does), and
+      // fetch would reuse it. The worker itself must still compute.
+      const body = gradientsBody(batch);
+      const signed = { "content-type": "application/x-msgpack", ...(await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body })) };
+      const bytes = await new Promise<Uint8Array>((resolve, reject) => {
+        const request = http.request(`${url}/v1/gradients`, { method: "POST", agent: false, headers: { ...signed, "content-length": String(body.length) } }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (c: Buffer) => chunks.push(c)).on("end", () => {
+            const all = new Uint8Array(Buffer.concat(chunks));
+            if (response.statusCode === 200) resolve(all);
+            else reject(new Error(`HTTP ${response.statusCode}: ${new TextDecoder().decode(all).slice(0, 300)}`));
+          });
+        });
+        request.on("error", reject);
+        request.end(body);
+      });
+      expect(decodeGradientsResponse(bytes).count).toBe(batch.labels.length);
     });
 
     it("computes the same gradients as core in-process (1e-6 relative)", async () => {
