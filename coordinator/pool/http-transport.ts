@@ -30,6 +30,9 @@ export interface TransportReply {
 /** A reply larger than the transport accepts (a broken or hostile worker). */
 export class ReplyTooLarge extends Error {}
 
+/** Buffers larger than this are not kept for reuse (a rare huge reply should not pin its memory). */
+const MAX_POOLED_BYTES = 64 * 2 ** 20;
+
 /** Reusable byte buffers: a few, grown to the largest reply seen. */
 class BufferPool {
   readonly #free: Uint8Array[] = [];
@@ -43,7 +46,7 @@ class BufferPool {
   }
 
   release(buffer: Uint8Array): void {
-    if (this.#free.length < this.keep) this.#free.push(buffer);
+    if (this.#free.length < this.keep && buffer.length <= MAX_POOLED_BYTES) this.#free.push(buffer);
   }
 }
 

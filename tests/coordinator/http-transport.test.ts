@@ -145,6 +145,22 @@ describe("HttpTransport", () => {
     }
   });
 
+  it("does not keep a huge reply's buffer for reuse", async () => {
+    const transport = new HttpTransport();
+    try {
+      const huge = await transport.request(`${base}/echo?times=66`, post(pattern(2 ** 20, 21)));
+      expect(huge.bytes.length).toBe(66 * 2 ** 20);
+      const hugeBuffer = huge.bytes.buffer;
+      huge.release();
+      const small = await transport.request(`${base}/echo`, post(pattern(1000, 22)));
+      expect(small.bytes.buffer).not.toBe(hugeBuffer);
+      expect(small.bytes.buffer.byteLength).toBeLessThan(2 ** 20);
+      small.release();
+    } finally {
+      transport.close();
+    }
+  });
+
   it("keeps the replies of concurrent requests apart", async () => {
     const transport = new HttpTransport();
     try {
