@@ -23,9 +23,9 @@ import {
   type HealthResponse,
   parseHealth,
 } from "../../core/wire/messages.ts";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { HttpTransport, ReplyTooLarge, type TransportReply } from "./http-transport.ts";
-import { importSigningKey, signRequest } from "../../core/wire/signing.ts";
+import { signRequestWith } from "../../core/wire/signing.ts";
 import type { EvaluateShardResult, EvaluateTask, GradientShardResult, GradientTask } from "../../core/shard.ts";
 import type { PoolCapacity, ShardOutcome, ShardTiming, WorkerPool, WorkerStatus } from "./worker-pool.ts";
 
@@ -71,7 +71,10 @@ export class HttpPool implements WorkerPool {
   readonly #workers: Worker[];
   readonly #options: Required<Omit<HttpPoolOptions, "secret" | "maxReplyBytes">>;
   readonly #transport: HttpTransport;
-  readonly #key: Promise<CryptoKey> | null;
+  /** HMAC-SHA256 with the shared secret, synchronous (node:crypto) so that nothing yields between
+   * encoding a shard and handing it to the socket: with Web Crypto every other shard of the step
+   * was encoded before the first one left. Null without a secret. */
+  readonly #hmac: ((canonical: string) => string) | null;
   readonly #waiters: (() => void)[] = [];
   #probeTimer: ReturnType<typeof setInterval> | null = null;
 
@@ -99,7 +102,8 @@ export class HttpPool implements WorkerPool {
       probeIntervalMs: options.probeIntervalMs ?? 2_000,
     };
     this.#transport = new HttpTransport({ maxReplyBytes: options.maxReplyBytes });
-    this.#key = options.secret ? importSigningKey(options.secret) : null;
+    const secret = options.secret;
+    this.#hmac = secret ? (canonical) => createHmac("sha256", secret).update(canonical).digest("hex") : null;
   }
 
   get urls(): string[] {
@@ -162,15 +166,7 @@ export class HttpPool implements WorkerPool {
     decodeReply: (bytes: Uint8Array) => R,
     signal: AbortSignal,
   ): Promise<ShardOutcome<R>> {
-    const t0 = performance.now();
-    // msgpackr reuses its buffer between calls: keep our own copy for retries. (Allocating and
-    // then copying is ~4× faster than slice() for megabyte bodies in Node and Deno.)
-    const encoded = encode(task);
-    const body = new Uint8Array(encoded.length);
-    body.set(encoded);
-    // node:crypto (Node and Deno) hashes in place; Web Crypto would copy the body first.
-    const digest = createHash("sha256").update(body).digest("hex");
-    const encodeMs = performance.now() - t0;
+    let prepared: { body: Uint8Array; digest: string; encodeMs: number } | null = null;
     const tried = new Set<Worker>();
     let lastError = "no attempt was made";
     for (let attempt = 0; attempt <= this.#options.retries; attempt++) {
@@ -181,6 +177,15 @@ export class HttpPool implements WorkerPool {
         return { ok: false, error: { code: "no_workers", message: `no healthy worker left (last error: ${lastError})`, retriable: false } };
       }
       tried.add(worker);
+      // Encoded once a worker is ready for it, and sent without yielding: the shards of a step
+      // are dispatched together, and each is on the wire while the next one is being encoded.
+      try {
+        prepared ??= prepare(task);
+      } catch (error) {
+        this.#release(worker);
+        return { ok: false, error: { code: "bad_request", message: `cannot encode the request: ${(error as Error).message}`, retriable: false } };
+      }
+      const { body, digest, encodeMs } = prepared;
       try {
         const { reply, worker: winner, roundTripMs, decodeMs } = await this.#hedged(worker, path, body, digest, decodeReply, signal, tried);
         const w = reply.timing;
@@ -257,7 +262,7 @@ export class HttpPool implements WorkerPool {
     signal: AbortSignal,
   ): Promise<{ reply: R; worker: Worker; roundTripMs: number; decodeMs: number }> {
     const headers: Record<string, string> = { "content-type": "application/x-msgpack" };
-    if (this.#key) Object.assign(headers, await signRequest(await this.#key, { method: "POST", path, body, digest }));
+    if (this.#hmac) Object.assign(headers, signRequestWith(this.#hmac, { method: "POST", path, digest }));
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     const t0 = performance.now();
     let response: TransportReply;
@@ -413,6 +418,19 @@ function firstSuccess<T>(attempts: Promise<T>[], hedge: Promise<void> | null): P
       }
     });
   });
+}
+
+/** The request body of a task and its SHA-256 (kept for retries and hedges). */
+function prepare(task: unknown): { body: Uint8Array; digest: string; encodeMs: number } {
+  const t0 = performance.now();
+  // msgpackr reuses its buffer between calls: keep our own copy for retries. (Allocating and
+  // then copying is ~4× faster than slice() for megabyte bodies in Node and Deno.)
+  const encoded = encode(task);
+  const body = new Uint8Array(encoded.length);
+  body.set(encoded);
+  // node:crypto (Node and Deno) hashes in place; Web Crypto would copy the body first.
+  const digest = createHash("sha256").update(body).digest("hex");
+  return { body, digest, encodeMs: performance.now() - t0 };
 }
 
 function errorMessage(bytes: Uint8Array, status: number): string {

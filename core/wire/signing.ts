@@ -78,11 +78,28 @@ export interface SignatureHeaders {
   readonly [SIGNATURE_HEADER]: string;
 }
 
+/** The `x-edgeprop-timestamp` value: Unix seconds, decimal. */
+function timestampOf(now: number = Date.now()): string {
+  return String(Math.floor(now / 1000));
+}
+
 /** Signs a request: returns the headers to send with it. */
 export async function signRequest(secret: SigningSecret, input: SignInput): Promise<SignatureHeaders> {
-  const timestamp = String(Math.floor((input.now ?? Date.now()) / 1000));
+  const timestamp = timestampOf(input.now);
   const [key, digest] = await Promise.all([keyOf(secret), input.digest ?? bodyDigest(input.body)]);
   const signature = await hmacHex(key, canonicalString(input.method, input.path, timestamp, digest));
+  return { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature };
+}
+
+/**
+ * Signs a request with a synchronous HMAC-SHA256 of the canonical string (lower-case hex; e.g.
+ * node:crypto's `createHmac("sha256", secret)`), given the body's digest: for a caller that must
+ * not yield between encoding a request and sending it (Web Crypto's HMAC is a round trip to a
+ * thread pool). The headers are the same as signRequest's.
+ */
+export function signRequestWith(hmac: (canonical: string) => string, input: Omit<SignInput, "body"> & { readonly digest: string }): SignatureHeaders {
+  const timestamp = timestampOf(input.now);
+  const signature = hmac(canonicalString(input.method, input.path, timestamp, input.digest));
   return { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature };
 }
 

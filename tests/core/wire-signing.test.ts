@@ -8,6 +8,7 @@ import {
   precheckSignature,
   SIGNATURE_HEADER,
   signRequest,
+  signRequestWith,
   TIMESTAMP_HEADER,
   verifyRequest,
 } from "../../core/wire/signing.ts";
@@ -47,6 +48,19 @@ describe("request signing (HMAC-SHA256 over method, path, timestamp, body digest
       expect(headers[SIGNATURE_HEADER]).toBe(oracle);
     }
     expect(canonicalString("get", "/p", "1", "ab")).toBe("EDGEPROP-HMAC-SHA256\nGET\n/p\n1\nab");
+  });
+
+  it("signs the same with a synchronous HMAC (signRequestWith, as the worker pool does), and the worker accepts it", async () => {
+    const hmac = (text: string) => createHmac("sha256", secret).update(text).digest("hex");
+    const digest = createHash("sha256").update(body).digest("hex");
+    const sync = signRequestWith(hmac, { method: "post", path: "/v1/gradients", digest, now });
+    expect(sync).toEqual(await signRequest(secret, { method: "post", path: "/v1/gradients", body, now }));
+    expect(sync[SIGNATURE_HEADER]).toBe("f895383ac29c4852e47748ddaae8a122ff03726dd23c7674cead122d6fe1dabb");
+    const verdict = await verifyRequest(secret, { method: "POST", path: "/v1/gradients", body, headers: headersOf({ ...sync }), now: now + 1_000 });
+    expect(verdict).toEqual({ ok: true });
+    // Another digest signs differently: the body is covered.
+    expect(signRequestWith(hmac, { method: "POST", path: "/v1/gradients", digest: digest.replace(/^./, (c) => (c === "0" ? "1" : "0")), now })[SIGNATURE_HEADER])
+      .not.toBe(sync[SIGNATURE_HEADER]);
   });
 
   it("verifies its own signatures and rejects tampering, expiry and malformed headers", async () => {

@@ -247,6 +247,23 @@ describe("the distributed gradient", () => {
   });
 });
 
+describe("the worker pool", () => {
+  it("fails a task it cannot encode at once (not retried, no worker asked), and its slot is free again", async () => {
+    const pool = new HttpPool([workers[0].url], { secret: SECRET, concurrency: 1 });
+    await pool.start();
+    try {
+      const outcome = await pool.gradients({ protocol: 1, bad: Symbol("not encodable") } as never, new AbortController().signal);
+      expect(outcome.ok).toBe(false);
+      if (outcome.ok) return;
+      expect(outcome.error).toMatchObject({ code: "bad_request", retriable: false });
+      expect(outcome.error.message).toMatch(/cannot encode the request/);
+      expect(pool.status()[0]).toMatchObject({ inFlight: 0, failures: 0, healthy: true });
+    } finally {
+      pool.close();
+    }
+  });
+});
+
 describe("learning", () => {
   it("reaches at least 93% dev accuracy on builtin:mnist with a 784-128-10 MLP (batch norm, dropout)", async () => {
     const { record } = await runJob({
