@@ -6,9 +6,10 @@
  * The round trip is the coordinator's own path: `HttpPool.gradients` (encode, copy, SHA-256,
  * sign, node:http keep-alive transport, decode and validate the reply). Beside it run the same
  * computation in process (`computeGradientShard`, what `InProcessPool` runs), the engine alone,
- * and the HTTP floor: the same request and reply sizes through the same transport to a Deno.serve
- * that only reads the body (bench/deno/http-floor-server.ts), and one SHA-256 pass alone. All run in a fresh random order
- * in every round, so machine noise and after-effects of one variant (GC, sockets) hit all alike;
+ * the same round trip to a Node and a workerd worker, the HTTP floor (the same request and reply
+ * sizes through the same transport to a Deno.serve that only reads the body:
+ * bench/deno/http-floor-server.ts) and one SHA-256 pass alone. All run in a fresh random order in
+ * every round, so machine noise and after-effects of one variant (GC, sockets) hit all alike;
  * medians of RUNS rounds after a warm-up. Target: round trip ≤ 1.15 × in-process.
  *
  * Run: node --expose-gc --import tsx bench/worker-roundtrip.ts [--runs N] [--write]
@@ -194,7 +195,7 @@ const totalLocal = median(local);
 const floorMs = median(floor);
 const hashMs = median(hash);
 const rows: [string, number][] = [
-  ["coordinator: encode, copy, SHA-256 of the body, sign", med((r) => r.timing.encode)],
+  ["coordinator: encode, copy, SHA-256 of the body", med((r) => r.timing.encode)],
   [`… of which one SHA-256 pass over ${(requestBytes / 1e6).toFixed(2)} MB (node:crypto, measured alone)`, hashMs],
   ["worker: read body (includes most of the upload)", w("readMs")],
   ["worker: verify signature (SHA-256 + HMAC; the part not hidden behind decode)", w("verifyMs")],
@@ -206,7 +207,7 @@ const rows: [string, number][] = [
 ];
 const accounted = median(remote.map((r) =>
   r.timing.encode + (r.timing.decode - r.timing.worker.decodeMs) + Object.values(r.timing.worker).reduce((a, b) => a + b, 0)));
-rows.push(["HTTP + loopback transfer (the rest)", totalRemote - accounted]);
+rows.push(["signing (HMAC), HTTP and loopback transfer (the rest)", totalRemote - accounted]);
 // Paired ratio: sample i of each variant ran within ~150 ms of the other, so a burst of load from
 // other processes slows both; the median of the per-pair ratios is the headline number.
 const ratio = median(remote.map((r, i) => r.total / local[i]));
