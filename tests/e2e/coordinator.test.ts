@@ -21,6 +21,7 @@ import { api, modelParameters, waitForJob } from "../helpers/api.ts";
 import { startCoordinator } from "../helpers/coordinator-process.ts";
 import { startFlakyProxy } from "../helpers/flaky-proxy.ts";
 import type { ServerProcess } from "../helpers/server-process.ts";
+import { gradientsRequest } from "../helpers/wire-fixtures.ts";
 import { startWorker, type WorkerProcess } from "../helpers/worker-process.ts";
 
 const SECRET = "e2e-secret-" + Math.random().toString(36).slice(2);
@@ -260,6 +261,30 @@ describe("the worker pool", () => {
       expect(pool.status()[0]).toMatchObject({ inFlight: 0, failures: 0, healthy: true });
     } finally {
       pool.close();
+    }
+  });
+
+  it("gives up on a worker that does not answer within timeoutMs and gets the shard from another", async () => {
+    // Every POST to this worker is held 5 s, far past the pool's 400 ms timeout.
+    const stalled = await startFlakyProxy(workers[1].url, 0, { delayMs: 5_000 });
+    const pool = new HttpPool([stalled.url, workers[0].url], { secret: SECRET, timeoutMs: 400, retries: 2 });
+    await pool.start();
+    try {
+      const spec = { input: [2], layers: [{ type: "dense", units: 4 }, { type: "relu" }, { type: "dense", units: 2 }], output: "softmax" };
+      const plan = planModel(parseJobSpec({ ...equivalenceJob, model: spec }).model);
+      const batch = { inputs: Float32Array.from({ length: 32 }, (_, i) => Math.sin(i)), labels: Int32Array.from({ length: 16 }, (_, i) => i % 2), indices: Int32Array.from({ length: 16 }, (_, i) => i) };
+      const task = gradientsRequest(plan, spec, initParameters(plan, 3), batch, { chunkSize: 8, step: 0, seed: 1 });
+      const started = Date.now();
+      const outcome = await pool.gradients(task, new AbortController().signal);
+      expect(outcome.ok).toBe(true);
+      if (!outcome.ok) return;
+      expect(outcome.worker).toBe(workers[0].url);
+      expect(Date.now() - started).toBeLessThan(4_000);
+      expect(pool.status().find((w) => w.url === stalled.url)).toMatchObject({ failures: 1, inFlight: 0 });
+      expect(stalled.counts.requests).toBe(1);
+    } finally {
+      pool.close();
+      await stalled.close();
     }
   });
 });
