@@ -84,3 +84,21 @@ Deno.test("gradients on webgpu match wasm to 1e-4 relative", async () => {
     await useBackend("wasm");
   }
 });
+
+// Last in this file: Mesa's software Vulkan driver keeps threads that a process exit can race with
+// (a rare glibc abort after every test had passed, RUNTIME-NOTES "WebGPU"); releasing the device
+// while the process is alive lets them shut down in order.
+Deno.test("releases the WebGPU device: the backend is removed and the device reports it was destroyed", async () => {
+  const backend = tf.findBackend("webgpu") as unknown as { device?: GPUDevice } | null;
+  if (!backend?.device) throw new Error("the webgpu backend (and its device) should exist after the tests above");
+  const device = backend.device;
+  tf.removeBackend("webgpu");
+  device.destroy();
+  // Fail rather than hang if the device never reports its loss.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const info = await Promise.race([
+    device.lost,
+    new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error("device.lost did not resolve within 5 s of destroy()")), 5_000)),
+  ]).finally(() => clearTimeout(timer));
+  if (info.reason !== "destroyed") throw new Error(`device lost for another reason: ${info.reason} (${info.message})`);
+});
