@@ -19,6 +19,7 @@ import type { WorkerPool } from "../coordinator/pool/worker-pool.ts";
 import { prepareData } from "../coordinator/training/prepared-data.ts";
 import { type EpochMetrics, train } from "../coordinator/training/trainer.ts";
 import { startWorker } from "../tests/helpers/worker-process.ts";
+import { median, REFERENCE_MLP } from "./reference.ts";
 import { writeSection } from "./results.ts";
 
 const args = process.argv.slice(2);
@@ -28,15 +29,7 @@ const SECRET = "bench-secret-0123456789abcdef";
 const job = (deterministic: boolean) => parseJobSpec({
   name: "bench",
   dataset: { id: "builtin:mnist" },
-  model: {
-    input: [784],
-    layers: [
-      { type: "dense", units: 256, init: "he" }, { type: "batchnorm" }, { type: "relu" }, { type: "dropout", keepProb: 0.8 },
-      { type: "dense", units: 128, init: "he" }, { type: "batchnorm" }, { type: "relu" }, { type: "dropout", keepProb: 0.8 },
-      { type: "dense", units: 10, init: "xavier" },
-    ],
-    output: "softmax",
-  },
+  model: REFERENCE_MLP,
   optimizer: { type: "adam", learningRate: 1e-3 },
   batchSize: 256,
   chunkSize: 32,
@@ -76,7 +69,6 @@ async function epoch(pool: WorkerPool, deterministic: boolean): Promise<EpochMet
   return entry!;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const lines: string[] = [];
 try {
   for (const deterministic of [true, false]) {

@@ -10,8 +10,8 @@ import os from "node:os";
 import { computeGradients } from "../core/model/engine.ts";
 import { initParameters } from "../core/model/parameters.ts";
 import { parseModelSpec, planModel } from "../core/model/spec.ts";
-import { Domain, Rng } from "../core/random.ts";
 import { tf, useBackend } from "../core/tf.ts";
+import { median, REFERENCE_MLP, referenceBatch } from "./reference.ts";
 import { writeSection } from "./results.ts";
 
 const args = process.argv.slice(2);
@@ -19,22 +19,9 @@ const RUNS = args.includes("--runs") ? Number(args[args.indexOf("--runs") + 1]) 
 const M = 256;
 
 await useBackend("wasm");
-const plan = planModel(parseModelSpec({
-  input: [784],
-  layers: [
-    { type: "dense", units: 256 }, { type: "batchnorm" }, { type: "relu" }, { type: "dropout", keepProb: 0.8 },
-    { type: "dense", units: 128 }, { type: "batchnorm" }, { type: "relu" }, { type: "dropout", keepProb: 0.8 },
-    { type: "dense", units: 10 },
-  ],
-  output: "softmax",
-}));
+const plan = planModel(parseModelSpec(REFERENCE_MLP));
 const params = initParameters(plan, 1);
-const rng = new Rng(1, Domain.test);
-const batch = {
-  inputs: Float32Array.from({ length: M * 784 }, () => rng.normal()),
-  labels: Int32Array.from({ length: M }, () => rng.int(10)),
-  indices: Int32Array.from({ length: M }, (_, i) => i),
-};
+const batch = referenceBatch(M, 1);
 // Forward 2·m·Σ(nIn·nOut); backward: dW the same, dA for every layer but the first.
 const dense = [[784, 256], [256, 128], [128, 10]];
 const flops = 2 * M * (2 * dense.reduce((s, [a, b]) => s + a * b, 0) + dense.slice(1).reduce((s, [a, b]) => s + a * b, 0));
@@ -60,7 +47,6 @@ for (let i = 0; i < RUNS; i++) {
     (times[name] ??= []).push(performance.now() - t0);
   }
 }
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 const mmMs = median(times["matMul 256×784 · 784×256"]);
 const mmGflops = (2 * M * 784 * 256) / mmMs / 1e6;
 const lines = [

@@ -33,6 +33,7 @@ import { gradientsRequest } from "../tests/helpers/wire-fixtures.ts";
 import { denoBin } from "../tests/helpers/processes.ts";
 import { startServer } from "../tests/helpers/server-process.ts";
 import { startWorker } from "../tests/helpers/worker-process.ts";
+import { median, REFERENCE_MLP, referenceBatch } from "./reference.ts";
 import { writeSection } from "./results.ts";
 const args = process.argv.slice(2);
 const RUNS = args.includes("--runs") ? Number(args[args.indexOf("--runs") + 1]) : 60;
@@ -40,36 +41,10 @@ const WARMUP = 8;
 const SECRET = "bench-secret-0123456789abcdef";
 const M = 256, CHUNK = 32;
 
-const spec = {
-  input: [784],
-  layers: [
-    { type: "dense", units: 256, init: "he" },
-    { type: "batchnorm", momentum: 0.9, epsilon: 1e-5 },
-    { type: "relu" },
-    { type: "dropout", keepProb: 0.8 },
-    { type: "dense", units: 128, init: "he" },
-    { type: "batchnorm", momentum: 0.9, epsilon: 1e-5 },
-    { type: "relu" },
-    { type: "dropout", keepProb: 0.8 },
-    { type: "dense", units: 10, init: "xavier" },
-  ],
-  output: "softmax",
-};
-const plan = planModel(parseModelSpec(spec));
+const plan = planModel(parseModelSpec(REFERENCE_MLP));
 const params = initParameters(plan, 42);
-const rng = new Rng(7, Domain.test);
-const batch = {
-  inputs: Float32Array.from({ length: M * 784 }, () => rng.normal()),
-  labels: Int32Array.from({ length: M }, () => rng.int(10)),
-  indices: Int32Array.from({ length: M }, (_, i) => 5000 + i),
-};
-const message = gradientsRequest(plan, spec, params, batch, { chunkSize: CHUNK, step: 3, seed: 42, firstChunk: 0, totalChunks: M / CHUNK });
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
+const batch = referenceBatch(M, 7, 5000);
+const message = gradientsRequest(plan, REFERENCE_MLP, params, batch, { chunkSize: CHUNK, step: 3, seed: 42, firstChunk: 0, totalChunks: M / CHUNK });
 
 interface RoundTrip {
   readonly total: number;
