@@ -48,22 +48,29 @@ export interface ManagedProcess {
   readonly name: string;
   readonly url: string;
   readonly child: ChildProcess;
+  /** What the process wrote so far on each stream (the last 50–100 kB). */
+  stdout(): string;
+  stderr(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; waits for the exit. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL at once (a crash); waits for the exit. */
+  kill(): Promise<void>;
 }
 
 /** Starts a server process and waits for its "listening on URL" line (its output is kept for errors). */
-export async function startServerProcess(name: string, command: { file: string; args: string[] }, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<ManagedProcess> {
-  const child = spawn(command.file, command.args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const collect = (s: string) => {
-    output += s;
-    if (output.length > 100_000) output = output.slice(-50_000);
-  };
-  child.stdout!.setEncoding("utf8").on("data", collect);
-  child.stderr!.setEncoding("utf8").on("data", collect);
+export async function startServerProcess(name: string, command: { file: string; args: readonly string[] }, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<ManagedProcess> {
+  const child = spawn(command.file, [...command.args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  const output = { stdout: "", stderr: "" };
+  for (const stream of ["stdout", "stderr"] as const) {
+    child[stream]!.setEncoding("utf8").on("data", (s: string) => {
+      output[stream] += s;
+      if (output[stream].length > 100_000) output[stream] = output[stream].slice(-50_000);
+    });
+  }
   const exited = once(child, "exit");
+  const alive = () => child.exitCode === null && child.signalCode === null;
   const stop = async (graceMs = 5_000) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (!alive()) return;
     child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
     try {
@@ -72,13 +79,19 @@ export async function startServerProcess(name: string, command: { file: string; 
       clearTimeout(timer);
     }
   };
+  const kill = async () => {
+    if (!alive()) return;
+    child.kill("SIGKILL");
+    await exited;
+  };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const url = /listening on (http:\/\/[^\s;]+)/.exec(output)?.[1];
-    if (url) return { name, url, child, stop };
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+    const url = /listening on (http:\/\/[^\s;]+)/.exec(output.stdout)?.[1];
+    if (url) return { name, url, child, stdout: () => output.stdout, stderr: () => output.stderr, stop, kill };
+    if (!alive() || Date.now() > deadline) {
       await stop(500);
-      throw new Error(`${name} did not start: ${output.trim().split("\n").slice(-5).join(" | ") || "no output"}`);
+      const last = `${output.stdout}\n${output.stderr}`.trim().split("\n").slice(-5).join(" | ");
+      throw new Error(`${name} did not start: ${last || "no output"}`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }
