@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpTransport, ReplyTooLarge } from "../../coordinator/pool/http-transport.ts";
+import { Domain, Rng } from "../../core/random.ts";
 import { COORDINATOR_DENO_PERMISSIONS } from "../../deploy/local-cluster.ts";
 import { denoBin, runCommand } from "../helpers/processes.ts";
 
@@ -24,16 +25,10 @@ function expectedReply(body: Uint8Array, times: number): Uint8Array {
   return out;
 }
 
+/** Seeded random bytes (the project's Philox generator). */
 function pattern(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
+  const rng = new Rng(seed, Domain.test);
+  return Uint8Array.from({ length }, () => rng.int(256));
 }
 
 let server: http.Server;
