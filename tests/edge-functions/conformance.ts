@@ -10,6 +10,7 @@
  */
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HttpTransport } from "../../coordinator/pool/http-transport.ts";
 import { compareWithCost } from "../../core/model/gradient-check.ts";
 import { computeGradients, evaluate, type Batch, type GradientResult } from "../../core/model/engine.ts";
 import { initBatchNormState, initParameters, type Tensors } from "../../core/model/parameters.ts";
@@ -235,22 +236,20 @@ export function edgeFunctionConformance(runtime: Runtime, options: ConformanceOp
       });
       console.info(`[${runtime}] streamed oversized body: ${streamedStatus ?? "connection closed"}`);
       if (streamedStatus !== undefined) expect(streamedStatus).toBe(413);
-      // On a new connection: a server may close the one it refused a body on (Node does), and
-      // fetch would reuse it. The worker itself must still compute.
+      // On a new connection (the coordinator's transport, fresh): a server may close the one it
+      // refused a body on (Node does), and fetch would reuse it. The worker itself must still compute.
       const body = gradientsBody(batch);
       const signed = { "content-type": "application/x-msgpack", ...(await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body })) };
-      const bytes = await new Promise<Uint8Array>((resolve, reject) => {
-        const request = http.request(`${url}/v1/gradients`, { method: "POST", agent: false, headers: { ...signed, "content-length": String(body.length) } }, (response) => {
-          const chunks: Buffer[] = [];
-          response.on("data", (c: Buffer) => chunks.push(c)).on("end", () => {
-            const all = new Uint8Array(Buffer.concat(chunks));
-            if (response.statusCode === 200) resolve(all);
-            else reject(new Error(`HTTP ${response.statusCode}: ${new TextDecoder().decode(all).slice(0, 300)}`));
-          });
-        });
-        request.on("error", reject);
-        request.end(body);
-      });
+      const transport = new HttpTransport();
+      let bytes: Uint8Array;
+      try {
+        const reply = await transport.request(`${url}/v1/gradients`, { method: "POST", headers: signed, body, signal: AbortSignal.timeout(30_000) });
+        bytes = reply.bytes.slice();
+        reply.release();
+        expect(reply.status, new TextDecoder().decode(bytes).slice(0, 300)).toBe(200);
+      } finally {
+        transport.close();
+      }
       expect(decodeGradientsResponse(bytes).count).toBe(batch.labels.length);
     });
 
