@@ -11,10 +11,12 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { BufferPool } from "./buffer-pool.ts";
 
 export interface TransportRequest {
   readonly method: "GET" | "POST";
   readonly headers: Readonly<Record<string, string>>;
+  /** Not read any more once the returned promise settles: the caller may then reuse its memory. */
   readonly body?: Uint8Array;
   readonly signal: AbortSignal;
 }
@@ -29,26 +31,6 @@ export interface TransportReply {
 
 /** A reply larger than the transport accepts (a broken or hostile worker). */
 export class ReplyTooLarge extends Error {}
-
-/** Buffers larger than this are not kept for reuse (a rare huge reply should not pin its memory). */
-const MAX_POOLED_BYTES = 64 * 2 ** 20;
-
-/** Reusable byte buffers: a few, grown to the largest reply seen. */
-class BufferPool {
-  readonly #free: Uint8Array[] = [];
-  constructor(readonly keep: number) {}
-
-  acquire(bytes: number): Uint8Array {
-    const i = this.#free.findIndex((b) => b.length >= bytes);
-    if (i >= 0) return this.#free.splice(i, 1)[0];
-    // Room to grow a little, so that replies of slightly varying size reuse one buffer.
-    return new Uint8Array(Math.max(64 * 1024, Math.ceil(bytes * 1.125)));
-  }
-
-  release(buffer: Uint8Array): void {
-    if (this.#free.length < this.keep && buffer.length <= MAX_POOLED_BYTES) this.#free.push(buffer);
-  }
-}
 
 export interface HttpTransportOptions {
   /** Largest reply body accepted, in bytes (default 256 MiB). */
@@ -116,6 +98,9 @@ export class HttpTransport {
           if (expected !== null && size !== expected) return fail(new Error(`reply has ${size} bytes but Content-Length says ${expected}`));
           settled = true;
           init.signal.removeEventListener("abort", onAbort);
+          // A worker may answer (401, 413) before it has read the whole body; the rest must not
+          // be sent from memory the caller reuses once this promise settles.
+          if (!request.writableFinished) request.destroy();
           const own = buffer;
           let released = false;
           resolve({

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -216,6 +216,48 @@ describe("HttpTransport", () => {
       await expect(transport.request(`${base}/huge-chunked`, get)).rejects.toThrow(/over the limit of 1048576 bytes/);
     } finally {
       transport.close();
+    }
+  });
+
+  it("sends nothing more of a body once the reply has come, so the caller may reuse its memory", async () => {
+    // A worker answers 401 or 413 before reading the body. This one answers at once and reads
+    // nothing until the test says so, so most of the 32 MiB body is still unsent at the reply.
+    const BODY = 32 * 2 ** 20;
+    let seen: (result: { bytes: number; marked: boolean }) => void = () => {};
+    const received = new Promise<{ bytes: number; marked: boolean }>((resolve) => (seen = resolve));
+    let resume: () => void = () => {};
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    const early = net.createServer((socket) => {
+      socket.pause();
+      const message = '{"error":{"code":"payload_too_large","message":"too big"}}';
+      socket.write(`HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: ${message.length}\r\n\r\n${message}`);
+      let bytes = 0;
+      let marked = false;
+      const done = () => seen({ bytes, marked });
+      socket.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        marked ||= chunk.includes(0xee);
+        if (bytes >= BODY) done();
+      });
+      socket.on("close", done);
+      socket.on("error", done);
+      void resumed.then(() => socket.resume());
+    });
+    await new Promise<void>((resolve) => early.listen(0, "127.0.0.1", resolve));
+    const transport = new HttpTransport();
+    try {
+      const body = new Uint8Array(BODY).fill(0x11);
+      const reply = await transport.request(`http://127.0.0.1:${(early.address() as AddressInfo).port}/v1/gradients`, post(body));
+      expect(reply.status).toBe(413);
+      reply.release();
+      body.fill(0xee); // the memory is reused for the next request
+      resume();
+      const { bytes, marked } = await received;
+      expect(marked).toBe(false);
+      expect(bytes).toBeLessThan(BODY);
+    } finally {
+      transport.close();
+      await new Promise((resolve) => early.close(resolve));
     }
   });
 
