@@ -207,7 +207,7 @@ const lines = [
   `| **round trip to a Deno worker through HttpPool (the coordinator's path)** | **${totalRemote.toFixed(2)}** | **${ratio.toFixed(3)}** |`,
   ...others.map((o) =>
     `| round trip to a ${o.runtime === "node" ? "Node" : "workerd (miniflare)"} worker through HttpPool (its compute: ${median(o.computes).toFixed(2)} ms) | ${median(o.totals).toFixed(2)} | ${median(o.totals.map((x, i) => x / local[i])).toFixed(3)} |`),
-  `| HTTP floor: the same bytes both ways to a Deno.serve that only reads the body | ${floorMs.toFixed(2)} | ${median(floor.map((x, i) => x / local[i])).toFixed(3)} |`,
+  `| HTTP floor: the same bytes both ways to a Deno.serve that only reads the body (into reused memory) | ${floorMs.toFixed(2)} | ${median(floor.map((x, i) => x / local[i])).toFixed(3)} |`,
   "",
   `Added by the trip (round trip − the worker's compute, median): **${overhead.toFixed(2)} ms**, i.e. ` +
     `${((overhead / totalLocal) * 100).toFixed(1)}% of the in-process time (ratio ${(1 + overhead / totalLocal).toFixed(3)}× at equal compute speed). ` +
@@ -223,8 +223,8 @@ const lines = [
   "Reading: besides the compute, the trip pays the HTTP exchange of the request and reply (the floor row: " +
     "Deno.serve and node:http framing and copies, not the kernel: a bare TCP socket moves the same bytes between " +
     "these two processes in under 1 ms), one SHA-256 pass on each side for the signature, and MessagePack " +
-    "encode/decode with validation. The worker decodes into reused arena memory and the transport reads replies " +
-    "into reused buffers (a page fault costs ~11.5 µs per 4 KiB on this VM). On a shared 2-core VM absolute " +
+    "encode/decode with validation. The worker decodes into reused arena memory, and the pool encodes request " +
+    "bodies and reads replies into reused buffers (a page fault costs ~11.5 µs per 4 KiB on this VM). On a shared 2-core VM absolute " +
     "times move by ±30% between runs; the paired ratio and the added milliseconds are the stable figures.",
 ];
 console.log(`machine: ${machine}\n`);

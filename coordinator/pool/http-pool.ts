@@ -105,7 +105,7 @@ export class HttpPool implements WorkerPool {
       probeIntervalMs: options.probeIntervalMs ?? 2_000,
     };
     this.#transport = new HttpTransport({ maxReplyBytes: options.maxReplyBytes });
-    this.#bodies = new BufferPool(this.#workers.length * this.#options.concurrency);
+    this.#bodies = new BufferPool({ buffers: this.#workers.length * this.#options.concurrency });
     const secret = options.secret;
     this.#hmac = secret ? (canonical) => createHmac("sha256", secret).update(canonical).digest("hex") : null;
   }

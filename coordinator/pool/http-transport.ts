@@ -44,7 +44,7 @@ export class HttpTransport {
     "http:": new http.Agent({ keepAlive: true }),
     "https:": new https.Agent({ keepAlive: true }),
   };
-  readonly #buffers = new BufferPool(8);
+  readonly #buffers = new BufferPool({ buffers: 8 });
   readonly #maxReplyBytes: number;
 
   constructor(options: HttpTransportOptions = {}) {
