@@ -13,7 +13,7 @@
  *   same numbers (workers are deterministic), so this never changes a result.
  */
 import { sleep } from "../../core/sleep.ts";
-import { encode } from "../../core/wire/codec.ts";
+import { encodeInto } from "../../core/wire/codec.ts";
 import {
   decodeEvaluateResponse,
   decodeGradientsResponse,
@@ -79,6 +79,8 @@ export class HttpPool implements WorkerPool {
   readonly #waiters: (() => void)[] = [];
   /** Request bodies, reused from shard to shard (one per request in flight). */
   readonly #bodies: BufferPool;
+  /** Size of the latest request body: the size to try encoding the next one into. */
+  #lastBodyBytes = 0;
   #probeTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(urls: readonly string[], options: HttpPoolOptions = {}) {
@@ -172,7 +174,11 @@ export class HttpPool implements WorkerPool {
   ): Promise<ShardOutcome<R>> {
     const once: { prepared?: Prepared } = {};
     try {
-      return await this.#attempts(path, decodeReply, signal, () => once.prepared ??= prepare(task, this.#bodies));
+      return await this.#attempts(path, decodeReply, signal, () => {
+        once.prepared ??= prepare(task, this.#bodies, this.#lastBodyBytes);
+        this.#lastBodyBytes = once.prepared.body.length;
+        return once.prepared;
+      });
     } finally {
       // Every attempt has settled, and the transport reads no body after that.
       if (once.prepared) this.#bodies.release(once.prepared.buffer);
@@ -446,13 +452,18 @@ interface Prepared {
   readonly encodeMs: number;
 }
 
-function prepare(task: unknown, bodies: BufferPool): Prepared {
+function prepare(task: unknown, bodies: BufferPool, sizeHint: number): Prepared {
   const t0 = performance.now();
-  // msgpackr reuses its buffer between calls: keep our own copy for retries, in pooled memory.
-  const encoded = encode(task);
-  const buffer = bodies.acquire(encoded.length);
-  const body = buffer.subarray(0, encoded.length);
-  body.set(encoded);
+  // Encoded straight into pooled memory, kept there for retries and hedges.
+  let buffer = bodies.acquire(sizeHint);
+  let body = encodeInto(task, buffer);
+  if (body.buffer !== buffer.buffer) {
+    // It did not fit (a larger shard than the hint): move it into a pooled buffer of its size.
+    bodies.release(buffer);
+    buffer = bodies.acquire(body.length);
+    buffer.set(body);
+    body = buffer.subarray(0, body.length);
+  }
   // node:crypto (Node and Deno) hashes in place; Web Crypto would copy the body first.
   const digest = createHash("sha256").update(body).digest("hex");
   return { buffer, body, digest, encodeMs: performance.now() - t0 };

@@ -93,6 +93,24 @@ export function encode(value: unknown): Uint8Array {
 }
 
 /**
+ * Encodes a value into `target` (the same bytes as {@link encode}). Returns a view of `target`
+ * when the message fits, otherwise the bytes in new memory: check `result.buffer === target.buffer`.
+ * For callers that reuse their buffers (the worker pool's request bodies): encoding in place
+ * saves a copy and msgpackr's growing buffers (1.75 MB request: 0.84 → 0.45 ms in Node).
+ */
+export function encodeInto(value: unknown, target: Uint8Array): Uint8Array {
+  packr.useBuffer(target);
+  try {
+    return packr.pack(value);
+  } finally {
+    // msgpackr keeps one buffer and write position for all its encoders (module state), and the
+    // next encode() would go on writing after these bytes, into memory the caller reuses: park
+    // it on a buffer of its own.
+    packr.useBuffer(new Uint8Array(8192));
+  }
+}
+
+/**
  * Decodes bytes produced by {@link encode}. Typed arrays come back aligned and of their type, in
  * fresh memory or, with `arena`, in the arena's memory (valid until its next reset).
  */

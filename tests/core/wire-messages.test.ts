@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { initBatchNormState, initParameters } from "../../core/model/parameters.ts";
 import { parseModelSpec, planModel } from "../../core/model/spec.ts";
 import { DEFAULT_WORKER_LIMITS } from "../../core/limits.ts";
-import { decode, DecodeArena, encode } from "../../core/wire/codec.ts";
+import { decode, DecodeArena, encode, encodeInto } from "../../core/wire/codec.ts";
 import { decodeGradientsResponse, GradientsResponseSchema, validateMessage } from "../../core/wire/messages.ts";
 import { decodeEvaluateRequest, decodeGradientsRequest } from "../../core/wire/request-plan.ts";
 import { firstNonFinite } from "../../core/wire/tensor.ts";
@@ -68,11 +68,43 @@ describe("wire codec", () => {
     expect(() => decode(new Uint8Array([0xc7, 0x04, 0x74, 0x08, 1, 2, 3]))).toThrow(RangeError);
   });
 
+  it("encodes into the caller's buffer the same bytes as encode, or into new memory when they do not fit", () => {
+    const value = { protocol: 1, w: Float32Array.from({ length: 5_000 }, (_, i) => i / 7), s: "shard", n: [1, 2, 3] };
+    const expected = Uint8Array.from(encode(value));
+    const target = new Uint8Array(64 * 1024).fill(0xaa);
+    const bytes = encodeInto(value, target);
+    expect(bytes.buffer).toBe(target.buffer);
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes).toEqual(expected);
+    // Encoding something else afterwards, either way, leaves the caller's bytes alone (msgpackr
+    // keeps one write position for all its encoders, so encodeInto must move it away).
+    const before = target.slice();
+    encode({ other: new Float32Array(10_000) });
+    encodeInto({ other: 1 }, new Uint8Array(64 * 1024));
+    expect(target.slice()).toEqual(before);
+    const small = new Uint8Array(4096);
+    const grown = encodeInto(value, small);
+    expect(grown.buffer).not.toBe(small.buffer);
+    expect(Uint8Array.from(grown)).toEqual(expected);
+  });
+
   it("finds non-finite values", () => {
     expect(firstNonFinite(new Float32Array([1, 2, 3]))).toBe(-1);
     expect(firstNonFinite(new Float32Array([1, NaN, 3]))).toBe(1);
     expect(firstNonFinite(new Float32Array([1, 2, -Infinity]))).toBe(2);
     expect(firstNonFinite(new Float32Array(0))).toBe(-1);
+    // Every position of the unrolled loop and of its tail, and the extremes that are still finite.
+    for (const length of [7, 8, 9, 16, 23]) {
+      for (let at = 0; at < length; at++) {
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          const data = new Float32Array(length).fill(1.5);
+          data[at] = bad;
+          expect(firstNonFinite(data)).toBe(at);
+        }
+      }
+    }
+    expect(firstNonFinite(new Float32Array([3.4028234e38, -3.4028234e38, 1.4e-45, -0, 0, 1, 2, 3, 4]))).toBe(-1);
+    expect(firstNonFinite(new Float64Array([Number.MAX_VALUE, -Number.MAX_VALUE, 5e-324, 0, 1, 2, 3, 4, 5]))).toBe(-1);
   });
 });
 
