@@ -456,7 +456,13 @@ function prepare(task: unknown, bodies: BufferPool, sizeHint: number): Prepared 
   const t0 = performance.now();
   // Encoded straight into pooled memory, kept there for retries and hedges.
   let buffer = bodies.acquire(sizeHint);
-  let body = encodeInto(task, buffer);
+  let body: Uint8Array;
+  try {
+    body = encodeInto(task, buffer);
+  } catch (error) {
+    bodies.release(buffer);
+    throw error;
+  }
   if (body.buffer !== buffer.buffer) {
     // It did not fit (a larger shard than the hint): move it into a pooled buffer of its size.
     bodies.release(buffer);
