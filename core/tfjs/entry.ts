@@ -8,6 +8,7 @@ import "@tensorflow/tfjs-backend-wasm";
 // Registers `webgpu` only where `navigator.gpu` exists at import time (Deno, browsers); on Node it
 // is a no-op, so the same bundle serves every runtime.
 import "@tensorflow/tfjs-backend-webgpu";
+import "./wasm-slice.ts";
 import { findBackendFactory, registerBackend, removeBackend } from "@tensorflow/tfjs-core";
 
 // tfjs-backend-webgpu registers itself with priority 3, above wasm (2): any tfjs call made before

@@ -10,6 +10,7 @@ import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
+import "../../core/tfjs/wasm-slice.ts";
 import { env } from "@tensorflow/tfjs-core";
 
 // workerd has no Web Workers to run wasm threads on; tfjs would otherwise pick the threaded build
