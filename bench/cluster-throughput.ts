@@ -19,7 +19,7 @@ import type { WorkerPool } from "../coordinator/pool/worker-pool.ts";
 import { prepareData } from "../coordinator/training/prepared-data.ts";
 import { type EpochMetrics, train } from "../coordinator/training/trainer.ts";
 import { startWorker } from "../tests/helpers/worker-process.ts";
-import { median, REFERENCE_MLP } from "./reference.ts";
+import { collectYoungGarbage, median, REFERENCE_MLP } from "./reference.ts";
 import { writeSection } from "./results.ts";
 
 const args = process.argv.slice(2);
@@ -59,7 +59,7 @@ async function epoch(pool: WorkerPool, deterministic: boolean): Promise<EpochMet
   const plan = planModel(spec.model);
   const data = prepareData(dataset, spec, plan);
   let entry: EpochMetrics | null = null;
-  (globalThis as { gc?: () => void }).gc?.();
+  collectYoungGarbage();
   await train({
     spec, plan, data, pool, signal: new AbortController().signal, checkpoint: async () => {},
     emit: (e) => {

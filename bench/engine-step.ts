@@ -11,7 +11,7 @@ import { computeGradients } from "../core/model/engine.ts";
 import { initParameters } from "../core/model/parameters.ts";
 import { parseModelSpec, planModel } from "../core/model/spec.ts";
 import { tf, useBackend } from "../core/tf.ts";
-import { median, REFERENCE_MLP, referenceBatch } from "./reference.ts";
+import { collectYoungGarbage, median, REFERENCE_MLP, referenceBatch } from "./reference.ts";
 import { writeSection } from "./results.ts";
 
 const args = process.argv.slice(2);
@@ -41,7 +41,7 @@ const times: Record<string, number[]> = {};
 for (let i = 0; i < 5; i++) for (const run of Object.values(variants)) await run();
 for (let i = 0; i < RUNS; i++) {
   for (const [name, run] of Object.entries(variants)) {
-    (globalThis as { gc?: () => void }).gc?.();
+    collectYoungGarbage();
     const t0 = performance.now();
     await run();
     (times[name] ??= []).push(performance.now() - t0);

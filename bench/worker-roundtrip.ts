@@ -13,7 +13,7 @@
  * medians of RUNS rounds after a warm-up. Target: round trip ≤ 1.15 × in-process.
  *
  * Run: node --expose-gc --import tsx bench/worker-roundtrip.ts [--runs N] [--write]
- * (`npm run bench`; --write updates bench/RESULTS.md; without --expose-gc samples are not isolated).
+ * (`npm run bench`; --write updates bench/RESULTS.md; without --expose-gc no minor GC isolates the samples).
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -33,7 +33,7 @@ import { gradientsRequest } from "../tests/helpers/wire-fixtures.ts";
 import { denoBin } from "../tests/helpers/processes.ts";
 import { startServer } from "../tests/helpers/server-process.ts";
 import { startWorker } from "../tests/helpers/worker-process.ts";
-import { median, REFERENCE_MLP, referenceBatch } from "./reference.ts";
+import { collectYoungGarbage, median, REFERENCE_MLP, referenceBatch, samplesIsolated } from "./reference.ts";
 import { writeSection } from "./results.ts";
 const args = process.argv.slice(2);
 const RUNS = args.includes("--runs") ? Number(args[args.indexOf("--runs") + 1]) : 60;
@@ -149,10 +149,7 @@ try {
     // A fresh random order every round: no variant always follows the same other one.
     const round = steps.map((step) => ({ step, key: order.uniform() })).sort((a, b) => a.key - b.key);
     for (const { step } of round) {
-      // A full collection between samples (untimed, when run with --expose-gc) so that no sample
-      // pays for the garbage of the one before: on 2 cores V8's concurrent GC threads would
-      // otherwise compete with the worker process during the next round trip.
-      (globalThis as { gc?: () => void }).gc?.();
+      collectYoungGarbage();
       await step();
     }
   }
@@ -198,7 +195,7 @@ const denoVersion = execFileSync(denoBin, ["--version"], { encoding: "utf8" }).s
 const machine = `${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}; Node ${process.version}, ${denoVersion}`;
 const lines = [
   `Reference MLP 784-256(BN, ReLU, dropout 0.8)-128(BN, ReLU, dropout 0.8)-10 softmax, ${M} examples, chunks of ${CHUNK}, deterministic; wasm backend (SIMD).`,
-  `Request ${(requestBytes / 1e6).toFixed(2)} MB, reply ${(replyBytes / 1e6).toFixed(2)} MB; medians of ${RUNS} rounds, each running every variant once in a fresh random order, after ${WARMUP} warm-up rounds${(globalThis as { gc?: unknown }).gc ? ", a full GC of this process before each sample" : ""}.`,
+  `Request ${(requestBytes / 1e6).toFixed(2)} MB, reply ${(replyBytes / 1e6).toFixed(2)} MB; medians of ${RUNS} rounds, each running every variant once in a fresh random order, after ${WARMUP} warm-up rounds${samplesIsolated ? ", a minor GC of this process before each sample (not a full one: see collectYoungGarbage in bench/reference.ts)" : ""}.`,
   "",
   "| variant | ms (median) | × in-process (median of paired ratios) |",
   "|---|---:|---:|",
