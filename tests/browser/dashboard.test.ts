@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { EXAMPLE_SPEC } from "../../clients/dashboard/src/jobs-view.ts";
 import { api, waitForJob } from "../helpers/api.ts";
 import { startCoordinator } from "../helpers/coordinator-process.ts";
 import type { ServerProcess } from "../helpers/server-process.ts";
@@ -20,22 +21,8 @@ import { type Browser, launchChromium, SCREENSHOTS } from "./chromium.ts";
 const SECRET = "browser-secret-" + Math.random().toString(36).slice(2);
 const TOKEN = "browser-token-" + Math.random().toString(36).slice(2);
 
-/** A two-moons MLP; `batchSize` 8 gives 75 steps per epoch, so the page sees it train for seconds. */
-const moons = (name: string, epochs: number) => ({
-  name,
-  dataset: { id: "builtin:moons" },
-  model: {
-    input: [2],
-    layers: [{ type: "dense", units: 16, init: "he" }, { type: "relu" }, { type: "dense", units: 2, init: "xavier" }],
-    output: "softmax",
-  },
-  optimizer: { type: "adam", learningRate: 0.01 },
-  schedule: { type: "inverseTime", decayRate: 0.1 },
-  batchSize: 8,
-  chunkSize: 4,
-  epochs,
-  seed: 3,
-});
+/** The form's example (a two-moons MLP); `batchSize` 8 gives 75 steps per epoch, so the page sees it train for seconds. */
+const moons = (name: string, epochs: number) => ({ ...EXAMPLE_SPEC, name, batchSize: 8, chunkSize: 4, epochs, seed: 3 });
 
 let workers: WorkerProcess[] = [];
 let coordinator: ServerProcess;
@@ -73,6 +60,14 @@ async function open(hash: string): Promise<Page> {
   errors = tab.errors;
   await tab.page.goto(`${coordinator.url}/${hash}`);
   return tab.page;
+}
+
+/** Opens the page in a new tab and enters the token (a new tab has a new session storage). */
+async function openSignedIn(hash: string): Promise<Page> {
+  const page = await open(hash);
+  await page.fill("#token-input", TOKEN);
+  await page.click("#token-submit");
+  return page;
 }
 
 /** The number of points a chart reports plotting (`data-points`). */
@@ -174,9 +169,7 @@ describe("dashboard", () => {
     expect(submitted.status).toBe(201);
     const id = submitted.body.id as string;
     await until(async () => (await api(coordinator.url, `/v1/jobs/${id}`, { token: TOKEN })).body.progress.step, (s) => s >= 10, "the job to start");
-    const page = await open(`#/jobs/${id}`);
-    await page.fill("#token-input", TOKEN); // a new tab has a new session storage
-    await page.click("#token-submit");
+    const page = await openSignedIn(`#/jobs/${id}`);
     await page.waitForSelector('#app[data-status="running"]');
     const first = await until(() => points(page, "loss"), (n) => n >= 10, "the loss so far");
     await until(() => points(page, "loss"), (n) => n > first, "live loss points");
@@ -214,9 +207,7 @@ describe("dashboard", () => {
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = created.body.id as string;
 
-    const page = await open(`#/studies/${id}`);
-    await page.fill("#token-input", TOKEN);
-    await page.click("#token-submit");
+    const page = await openSignedIn(`#/studies/${id}`);
     await page.waitForSelector('[data-page="study"] #trials-table');
     // The page polls the study until it has finished.
     await until(() => page.getAttribute("#app", "data-status"), (s) => s !== null && s !== "running", "the study to finish", 45_000);
@@ -265,9 +256,7 @@ describe("dashboard", () => {
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = created.body.id as string;
-    const page = await open(`#/studies/${id}`);
-    await page.fill("#token-input", TOKEN);
-    await page.click("#token-submit");
+    const page = await openSignedIn(`#/studies/${id}`);
     await page.waitForSelector('#app[data-status="running"]');
     await until(() => page.isDisabled("#cancel-study"), (disabled) => !disabled, "the cancel button");
     await page.click("#cancel-study");
