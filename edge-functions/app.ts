@@ -164,7 +164,7 @@ export function createApp(options: WorkerOptions): Hono {
         computeMs: done.end - done.start,
       };
       const { bytes, encodeMs } = encodeReply({ protocol: PROTOCOL, backend, ...done.result }, timing);
-      return new Response(bytes as Uint8Array<ArrayBuffer>, {
+      return new Response(oneChunkStream(bytes), {
         headers: {
           "content-type": "application/x-msgpack",
           "server-timing": serverTiming({ ...timing, encodeMs }),
@@ -219,6 +219,22 @@ function toHttpError(error: unknown): HttpError {
     return new HttpError(error.status, "bad_request", error.message || "Bad request");
   }
   return new HttpError(500, "internal", `The worker failed: ${(error as Error)?.message ?? String(error)}`);
+}
+
+/**
+ * A reply body as a stream of one chunk, sent with chunked transfer encoding. Measured against a
+ * Uint8Array body (which the runtimes send with a Content-Length), same worker, same requests,
+ * interleaved: the round trip's added time drops by 0.5-0.6 ms on Deno (Deno.serve) and 1.7 ms
+ * on Node (@hono/node-server), and is unchanged on workerd. A stream given a Content-Length header
+ * loses the gain on Deno.
+ */
+function oneChunkStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
 }
 
 /** A Server-Timing header (readable in browser dev tools and by HTTP tooling). */
