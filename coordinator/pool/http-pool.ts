@@ -175,7 +175,7 @@ export class HttpPool implements WorkerPool {
     const once: { prepared?: Prepared } = {};
     try {
       return await this.#attempts(path, decodeReply, signal, () => {
-        once.prepared ??= prepare(task, this.#bodies, this.#lastBodyBytes);
+        once.prepared ??= prepare(task, this.#bodies, this.#lastBodyBytes, this.#hmac !== null);
         this.#lastBodyBytes = once.prepared.body.length;
         return once.prepared;
       });
@@ -203,7 +203,7 @@ export class HttpPool implements WorkerPool {
       tried.add(worker);
       // Encoded once a worker is ready for it, and sent without yielding: the shards of a step
       // are dispatched together, and each is on the wire while the next one is being encoded.
-      let body: Uint8Array, digest: string, encodeMs: number;
+      let body: Uint8Array, digest: string | null, encodeMs: number;
       try {
         ({ body, digest, encodeMs } = prepared());
       } catch (error) {
@@ -237,7 +237,7 @@ export class HttpPool implements WorkerPool {
     first: Worker,
     path: string,
     body: Uint8Array,
-    digest: string,
+    digest: string | null,
     decodeReply: (bytes: Uint8Array) => R,
     signal: AbortSignal,
     tried: Set<Worker>,
@@ -281,12 +281,12 @@ export class HttpPool implements WorkerPool {
     worker: Worker,
     path: string,
     body: Uint8Array,
-    digest: string,
+    digest: string | null,
     decodeReply: (bytes: Uint8Array) => R,
     signal: AbortSignal,
   ): Promise<{ reply: R; worker: Worker; roundTripMs: number; decodeMs: number }> {
     const headers: Record<string, string> = { "content-type": "application/x-msgpack" };
-    if (this.#hmac) Object.assign(headers, signRequestWith(this.#hmac, { method: "POST", path, digest }));
+    if (this.#hmac && digest !== null) Object.assign(headers, signRequestWith(this.#hmac, { method: "POST", path, digest }));
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     const t0 = performance.now();
     let response: TransportReply;
@@ -448,11 +448,12 @@ function firstSuccess<T>(attempts: Promise<T>[], hedge: Promise<void> | null): P
 interface Prepared {
   readonly buffer: Uint8Array;
   readonly body: Uint8Array;
-  readonly digest: string;
+  /** Null for unsigned requests: the digest only feeds the signature. */
+  readonly digest: string | null;
   readonly encodeMs: number;
 }
 
-function prepare(task: unknown, bodies: BufferPool, sizeHint: number): Prepared {
+function prepare(task: unknown, bodies: BufferPool, sizeHint: number, signed: boolean): Prepared {
   const t0 = performance.now();
   // Encoded straight into pooled memory, kept there for retries and hedges.
   let buffer = bodies.acquire(sizeHint);
@@ -471,7 +472,7 @@ function prepare(task: unknown, bodies: BufferPool, sizeHint: number): Prepared 
     body = buffer.subarray(0, body.length);
   }
   // node:crypto (Node and Deno) hashes in place; Web Crypto would copy the body first.
-  const digest = createHash("sha256").update(body).digest("hex");
+  const digest = signed ? createHash("sha256").update(body).digest("hex") : null;
   return { buffer, body, digest, encodeMs: performance.now() - t0 };
 }
 

@@ -264,6 +264,34 @@ describe("the worker pool", () => {
     }
   });
 
+  it("without a secret sends unsigned requests: an insecure worker serves them with the signed gradients, a signed worker answers 401", async () => {
+    const insecure = await startWorker("deno");
+    const unsigned = new HttpPool([insecure.url]);
+    const refused = new HttpPool([workers[0].url], { retries: 0 });
+    const signed = new HttpPool([workers[0].url], { secret: SECRET });
+    try {
+      await Promise.all([unsigned.start(), refused.start(), signed.start()]);
+      const spec = { input: [2], layers: [{ type: "dense", units: 4 }, { type: "relu" }, { type: "dense", units: 2 }], output: "softmax" };
+      const plan = planModel(parseJobSpec({ ...equivalenceJob, model: spec }).model);
+      const batch = { inputs: Float32Array.from({ length: 32 }, (_, i) => Math.cos(i)), labels: Int32Array.from({ length: 16 }, (_, i) => i % 2), indices: Int32Array.from({ length: 16 }, (_, i) => i) };
+      const task = gradientsRequest(plan, spec, initParameters(plan, 5), batch, { chunkSize: 8, step: 0, seed: 1 });
+      const signal = new AbortController().signal;
+      const [a, b, c] = await Promise.all([unsigned.gradients(task, signal), signed.gradients(task, signal), refused.gradients(task, signal)]);
+      expect(a.ok && b.ok).toBe(true);
+      if (!a.ok || !b.ok) return;
+      expect(a.value.count).toBe(16);
+      // The reply object also carries the worker's timing, which differs from run to run.
+      const computed = (value: object) => ({ ...value, timing: undefined });
+      expect(computed(a.value)).toEqual(computed(b.value));
+      expect(c.ok).toBe(false);
+      if (c.ok) return;
+      expect(c.error.message).toMatch(/401.*missing x-edgeprop-timestamp/);
+    } finally {
+      for (const pool of [unsigned, refused, signed]) pool.close();
+      await insecure.stop();
+    }
+  });
+
   it("gives up on a worker that does not answer within timeoutMs and gets the shard from another", async () => {
     // Every POST to this worker is held 5 s, far past the pool's 400 ms timeout.
     const stalled = await startFlakyProxy(workers[1].url, 0, { delayMs: 5_000 });
