@@ -50,26 +50,15 @@ if (upstream) {
       to.set(from.subarray(offset, offset + util.sizeFromShape(size)));
       return out;
     }
-    // Non-contiguous, rank 2 to 4: copy the innermost runs one by one, in row-major order.
-    const [b0, b1, b2, b3] = [...begin, 0, 0, 0];
-    const [n0, n1, n2, n3] = [...size, 1, 1, 1];
-    const [s0, s1, s2] = [...strides, 0, 0];
-    const run = size[rank - 1];
+    // Non-contiguous, rank 2 to 4: seen as rank 4 (leading axes of size 1), copy the innermost
+    // runs one by one in row-major order.
+    const lead = 4 - rank;
+    const [b0, b1, b2, b3] = [...Array(lead).fill(0), ...begin];
+    const [n0, n1, n2, n3] = [...Array(lead).fill(1), ...size];
+    const [s0, s1, s2] = [...Array(lead).fill(0), ...strides];
     let at = 0;
     for (let i = b0; i < b0 + n0; i++) {
-      if (rank === 2) {
-        const start = i * s0 + b1;
-        to.set(from.subarray(start, start + run), at);
-        at += run;
-        continue;
-      }
       for (let j = b1; j < b1 + n1; j++) {
-        if (rank === 3) {
-          const start = i * s0 + j * s1 + b2;
-          to.set(from.subarray(start, start + run), at);
-          at += run;
-          continue;
-        }
         for (let k = b2; k < b2 + n2; k++) {
           const start = i * s0 + j * s1 + k * s2 + b3;
           to.set(from.subarray(start, start + n3), at);
