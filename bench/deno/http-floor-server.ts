@@ -16,6 +16,8 @@
  *
  * Run: deno run --allow-net bench/deno/http-floor-server.ts  (prints its URL; ports chosen by the OS)
  */
+import { oneChunkStream } from "../../core/http/one-chunk-stream.ts";
+
 let body = new Uint8Array(4 * 2 ** 20);
 let reply = new Uint8Array(2 * 2 ** 20);
 
@@ -46,13 +48,7 @@ const server = Deno.serve({
     }
   }
   const bytes = replyOf(Number(request.headers.get("x-reply-bytes") ?? 0));
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(bytes);
-      controller.close();
-    },
-  });
-  return new Response(stream, { headers: { "content-type": "application/x-msgpack" } });
+  return new Response(oneChunkStream(bytes), { headers: { "content-type": "application/x-msgpack" } });
 });
 
 async function serveTcp(listener: Deno.TcpListener): Promise<void> {
