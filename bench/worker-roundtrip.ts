@@ -6,11 +6,12 @@
  * The round trip is the coordinator's own path: `HttpPool.gradients` (encode, copy, SHA-256,
  * sign, node:http keep-alive transport, decode and validate the reply). Beside it run the same
  * computation in process (`computeGradientShard`, what `InProcessPool` runs), the engine alone,
- * the same round trip to a Node and a workerd worker, the HTTP floor (the same request and reply
- * sizes through the same transport to a Deno.serve that only reads the body:
- * bench/deno/http-floor-server.ts) and one SHA-256 pass alone. All run in a fresh random order in
- * every round, so machine noise and after-effects of one variant (GC, sockets) hit all alike;
- * medians of RUNS rounds after a warm-up. Target: round trip ≤ 1.15 × in-process.
+ * the same round trip to a Node and a workerd worker, the same trip unsigned (an insecure Deno
+ * worker), the HTTP floor (the same request and reply sizes through the same transport to a
+ * Deno.serve that only reads the body), the TCP floor (the same bytes over a bare TCP connection;
+ * both floors in bench/deno/http-floor-server.ts) and one SHA-256 pass alone. All run in a fresh
+ * random order in every round, so machine noise and after-effects of one variant (GC, sockets) hit
+ * all alike; medians of RUNS rounds after a warm-up. Target: round trip ≤ 1.15 × in-process.
  *
  * Run: node --expose-gc --import tsx bench/worker-roundtrip.ts [--runs N] [--write]
  * (`npm run bench`; --write updates bench/RESULTS.md; without --expose-gc no minor GC isolates the samples).

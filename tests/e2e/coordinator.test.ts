@@ -13,6 +13,7 @@ import { compareWithCost } from "../../core/model/gradient-check.ts";
 import { initParameters } from "../../core/model/parameters.ts";
 import { planModel } from "../../core/model/spec.ts";
 import { useBackend } from "../../core/tf.ts";
+import type { GradientsRequestInput } from "../../core/wire/messages.ts";
 import { HttpPool } from "../../coordinator/pool/http-pool.ts";
 import { InProcessPool } from "../../coordinator/pool/in-process-pool.ts";
 import { prepareData } from "../../coordinator/training/prepared-data.ts";
@@ -249,6 +250,14 @@ describe("the distributed gradient", () => {
 });
 
 describe("the worker pool", () => {
+  /** A 2-4-2 MLP's gradient task for 16 examples, parameters from `seed`. */
+  function smallTask(seed: number): GradientsRequestInput {
+    const spec = { input: [2], layers: [{ type: "dense", units: 4 }, { type: "relu" }, { type: "dense", units: 2 }], output: "softmax" };
+    const plan = planModel(parseJobSpec({ ...equivalenceJob, model: spec }).model);
+    const batch = { inputs: Float32Array.from({ length: 32 }, (_, i) => Math.sin(i)), labels: Int32Array.from({ length: 16 }, (_, i) => i % 2), indices: Int32Array.from({ length: 16 }, (_, i) => i) };
+    return gradientsRequest(plan, spec, initParameters(plan, seed), batch, { chunkSize: 8, step: 0, seed: 1 });
+  }
+
   it("fails a task it cannot encode at once (not retried, no worker asked), and its slot is free again", async () => {
     const pool = new HttpPool([workers[0].url], { secret: SECRET, concurrency: 1 });
     await pool.start();
@@ -271,10 +280,7 @@ describe("the worker pool", () => {
     const signed = new HttpPool([workers[0].url], { secret: SECRET });
     try {
       await Promise.all([unsigned.start(), refused.start(), signed.start()]);
-      const spec = { input: [2], layers: [{ type: "dense", units: 4 }, { type: "relu" }, { type: "dense", units: 2 }], output: "softmax" };
-      const plan = planModel(parseJobSpec({ ...equivalenceJob, model: spec }).model);
-      const batch = { inputs: Float32Array.from({ length: 32 }, (_, i) => Math.cos(i)), labels: Int32Array.from({ length: 16 }, (_, i) => i % 2), indices: Int32Array.from({ length: 16 }, (_, i) => i) };
-      const task = gradientsRequest(plan, spec, initParameters(plan, 5), batch, { chunkSize: 8, step: 0, seed: 1 });
+      const task = smallTask(5);
       const signal = new AbortController().signal;
       const [a, b, c] = await Promise.all([unsigned.gradients(task, signal), signed.gradients(task, signal), refused.gradients(task, signal)]);
       expect(a.ok && b.ok).toBe(true);
@@ -298,12 +304,8 @@ describe("the worker pool", () => {
     const pool = new HttpPool([stalled.url, workers[0].url], { secret: SECRET, timeoutMs: 400, retries: 2 });
     await pool.start();
     try {
-      const spec = { input: [2], layers: [{ type: "dense", units: 4 }, { type: "relu" }, { type: "dense", units: 2 }], output: "softmax" };
-      const plan = planModel(parseJobSpec({ ...equivalenceJob, model: spec }).model);
-      const batch = { inputs: Float32Array.from({ length: 32 }, (_, i) => Math.sin(i)), labels: Int32Array.from({ length: 16 }, (_, i) => i % 2), indices: Int32Array.from({ length: 16 }, (_, i) => i) };
-      const task = gradientsRequest(plan, spec, initParameters(plan, 3), batch, { chunkSize: 8, step: 0, seed: 1 });
       const started = Date.now();
-      const outcome = await pool.gradients(task, new AbortController().signal);
+      const outcome = await pool.gradients(smallTask(3), new AbortController().signal);
       expect(outcome.ok).toBe(true);
       if (!outcome.ok) return;
       expect(outcome.worker).toBe(workers[0].url);
