@@ -13,7 +13,6 @@
  *   same numbers (workers are deterministic), so this never changes a result.
  */
 import { sleep } from "../../core/sleep.ts";
-import { encodeInto } from "../../core/wire/codec.ts";
 import {
   decodeEvaluateResponse,
   decodeGradientsResponse,
@@ -23,9 +22,10 @@ import {
   type HealthResponse,
   parseHealth,
 } from "../../core/wire/messages.ts";
-import { createHash, createHmac } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { BufferPool } from "./buffer-pool.ts";
 import { HttpTransport, ReplyTooLarge, type TransportReply } from "./http-transport.ts";
+import { type Prepared, RequestBodies } from "./request-bodies.ts";
 import { signRequestWith } from "../../core/wire/signing.ts";
 import type { EvaluateShardResult, EvaluateTask, GradientShardResult, GradientTask } from "../../core/shard.ts";
 import type { PoolCapacity, ShardOutcome, ShardTiming, WorkerPool, WorkerStatus } from "./worker-pool.ts";
@@ -77,10 +77,8 @@ export class HttpPool implements WorkerPool {
    * was encoded before the first one left. Null without a secret. */
   readonly #hmac: ((canonical: string) => string) | null;
   readonly #waiters: (() => void)[] = [];
-  /** Request bodies, reused from shard to shard (one per request in flight). */
-  readonly #bodies: BufferPool;
-  /** Size of the latest request body: the size to try encoding the next one into. */
-  #lastBodyBytes = 0;
+  /** Request bodies in reused memory; the shards of a step share the encoding of their common fields. */
+  readonly #bodies: RequestBodies;
   #probeTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(urls: readonly string[], options: HttpPoolOptions = {}) {
@@ -107,9 +105,11 @@ export class HttpPool implements WorkerPool {
       probeIntervalMs: options.probeIntervalMs ?? 2_000,
     };
     this.#transport = new HttpTransport({ maxReplyBytes: options.maxReplyBytes });
-    this.#bodies = new BufferPool({ buffers: this.#workers.length * this.#options.concurrency });
     const secret = options.secret;
     this.#hmac = secret ? (canonical) => createHmac("sha256", secret).update(canonical).digest("hex") : null;
+    // One body per request in flight, and the shared fields of a few steps (of jobs sharing the pool).
+    const buffers = new BufferPool({ buffers: this.#workers.length * this.#options.concurrency + 4 });
+    this.#bodies = new RequestBodies(buffers, { signed: this.#hmac !== null });
   }
 
   get urls(): string[] {
@@ -168,20 +168,17 @@ export class HttpPool implements WorkerPool {
 
   async #dispatch<R extends GradientsResponse | EvaluateResponse>(
     path: string,
-    task: unknown,
+    task: object,
     decodeReply: (bytes: Uint8Array) => R,
     signal: AbortSignal,
   ): Promise<ShardOutcome<R>> {
-    const once: { prepared?: Prepared } = {};
+    // Opened at once, so that the shards of a step dispatched together share their common fields.
+    const body = this.#bodies.open(task);
     try {
-      return await this.#attempts(path, decodeReply, signal, () => {
-        once.prepared ??= prepare(task, this.#bodies, this.#lastBodyBytes, this.#hmac !== null);
-        this.#lastBodyBytes = once.prepared.body.length;
-        return once.prepared;
-      });
+      return await this.#attempts(path, decodeReply, signal, () => body.prepare());
     } finally {
       // Every attempt has settled, and the transport reads no body after that.
-      if (once.prepared) this.#bodies.release(once.prepared.buffer);
+      body.close();
     }
   }
 
@@ -442,38 +439,6 @@ function firstSuccess<T>(attempts: Promise<T>[], hedge: Promise<void> | null): P
       }
     });
   });
-}
-
-/** A task's request body (in `buffer`, a pooled buffer) and its SHA-256, kept for retries and hedges. */
-interface Prepared {
-  readonly buffer: Uint8Array;
-  readonly body: Uint8Array;
-  /** Null for unsigned requests: the digest only feeds the signature. */
-  readonly digest: string | null;
-  readonly encodeMs: number;
-}
-
-function prepare(task: unknown, bodies: BufferPool, sizeHint: number, signed: boolean): Prepared {
-  const t0 = performance.now();
-  // Encoded straight into pooled memory, kept there for retries and hedges.
-  let buffer = bodies.acquire(sizeHint);
-  let body: Uint8Array;
-  try {
-    body = encodeInto(task, buffer);
-  } catch (error) {
-    bodies.release(buffer);
-    throw error;
-  }
-  if (body.buffer !== buffer.buffer) {
-    // It did not fit (a larger shard than the hint): move it into a pooled buffer of its size.
-    bodies.release(buffer);
-    buffer = bodies.acquire(body.length);
-    buffer.set(body);
-    body = buffer.subarray(0, body.length);
-  }
-  // node:crypto (Node and Deno) hashes in place; Web Crypto would copy the body first.
-  const digest = signed ? createHash("sha256").update(body).digest("hex") : null;
-  return { buffer, body, digest, encodeMs: performance.now() - t0 };
 }
 
 function errorMessage(bytes: Uint8Array, status: number): string {

@@ -111,6 +111,38 @@ export function encodeInto(value: unknown, target: Uint8Array): Uint8Array {
 }
 
 /**
+ * Encodes a record as the entries of a MessagePack map, without the map's header: `count` entries
+ * in `entries`. Records with disjoint keys join into one map as `mapHeader(a.count + b.count)`,
+ * `a.entries`, `b.entries`, which decodes as `{...a, ...b}`; so the fields that many messages share
+ * can be encoded once and copied into each (the worker pool's request bodies). With `target`, the
+ * bytes are written into it as with {@link encodeInto} (check `entries.buffer === target.buffer`);
+ * without, they may share memory with msgpackr's buffer: copy to keep.
+ */
+export function encodeEntries(record: Readonly<Record<string, unknown>>, target?: Uint8Array): { count: number; entries: Uint8Array } {
+  const bytes = target ? encodeInto(record, target) : encode(record);
+  const type = bytes[0];
+  // msgpackr writes a plain object as a map16 (its size patched in afterwards); the other two
+  // forms are accepted so that a change of msgpackr's choice cannot go unnoticed.
+  if (type >= 0x80 && type <= 0x8f) return { count: type & 0x0f, entries: bytes.subarray(1) };
+  if (type === 0xde) return { count: (bytes[1] << 8) | bytes[2], entries: bytes.subarray(3) };
+  if (type === 0xdf) return { count: new DataView(bytes.buffer, bytes.byteOffset + 1, 4).getUint32(0), entries: bytes.subarray(5) };
+  throw new TypeError(`Cannot encode entries: the record did not encode as a MessagePack map (first byte 0x${type.toString(16)})`);
+}
+
+/** The header of a MessagePack map of `count` entries, in its shortest form (see encodeEntries). */
+export function mapHeader(count: number): Uint8Array {
+  if (!Number.isInteger(count) || count < 0 || count > 0xffffffff) {
+    throw new RangeError(`Cannot encode map header: 'count' must be an integer in [0, 2^32), current value is ${count}`);
+  }
+  if (count < 16) return Uint8Array.of(0x80 | count);
+  if (count <= 0xffff) return Uint8Array.of(0xde, count >> 8, count & 0xff);
+  const header = new Uint8Array(5);
+  header[0] = 0xdf;
+  new DataView(header.buffer).setUint32(1, count);
+  return header;
+}
+
+/**
  * Decodes bytes produced by {@link encode}. Typed arrays come back aligned and of their type, in
  * fresh memory or, with `arena`, in the arena's memory (valid until its next reset).
  */

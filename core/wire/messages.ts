@@ -53,6 +53,13 @@ const modelSpec = v.custom<ModelSpec>(
 const backend = v.optional(v.picklist(BACKEND_NAMES));
 const named = <S extends v.GenericSchema>(tensor: S) => v.record(v.string(), tensor);
 
+/**
+ * The request fields that differ between the shards of one training step (and between the slices
+ * of one evaluation). The others (model, parameters, batch-norm state, step, seed, mode flags) are
+ * the same for all of them, so the worker pool encodes and hashes them once per step.
+ */
+export const SHARD_FIELDS: ReadonlySet<string> = new Set(["inputs", "labels", "indices", "firstChunk"]);
+
 // ---------------------------------------------------------------------------------------------
 // POST /v1/gradients
 
