@@ -41,6 +41,11 @@ export interface PoolCapacity {
 
 export type { WorkerStatus };
 
+/**
+ * A pool of compute for the trainer. The arrays of a successful outcome's value belong to the
+ * caller, which may overwrite them (the trainer sums gradients in place): a pool must not keep,
+ * share or reuse them.
+ */
 export interface WorkerPool {
   capacity(): PoolCapacity;
   gradients(task: GradientTask, signal: AbortSignal): Promise<ShardOutcome<GradientShardResult>>;

@@ -18,7 +18,7 @@ import { initBatchNormState, initParameters, type Tensors } from "../../core/mod
 import { penalty } from "../../core/model/regularization.ts";
 import type { ModelPlan } from "../../core/model/spec.ts";
 import { applyIfFinite, type ApplyIfFiniteState, applyUpdates, optimizer, type Optimizer, withSchedule } from "../../core/optim/mod.ts";
-import { addFloat32, combineBlocks, treeReduce } from "../../core/reduce-tree.ts";
+import { addInto, combineBlocks, treeReduce } from "../../core/reduce-tree.ts";
 import { schedule } from "../../core/schedule.ts";
 import { PROTOCOL } from "../../core/wire/messages.ts";
 import { wireFloat32, wireInt32, type WireTensors } from "../../core/wire/tensor.ts";
@@ -283,11 +283,13 @@ export async function distributedGradient(
     return value;
   });
   const t1 = now();
+  // The replies' arrays are this step's alone (WorkerPool), so the sums are made in them, in
+  // place: a step of N shards would otherwise allocate N new arrays per parameter.
   const gradients: Tensors = {};
   for (const p of plan.parameters) {
     gradients[p.name] = spec.deterministic
-      ? combineBlocks(values.flatMap((v) => (v.blocks ?? []).map((b) => ({ start: b.start, count: b.count, value: b.gradients[p.name].data }))), totalChunks, addFloat32)
-      : values.map((v) => v.gradients![p.name].data).reduce<Float32Array>((x, y) => addFloat32(x, y), new Float32Array(sizeOf(p.shape)));
+      ? combineBlocks(values.flatMap((v) => (v.blocks ?? []).map((b) => ({ start: b.start, count: b.count, value: b.gradients[p.name].data }))), totalChunks, addInto)
+      : values.map((v) => v.gradients![p.name].data).reduce<Float32Array>((x, y) => addInto(x, y), new Float32Array(sizeOf(p.shape)));
   }
   const chunkLoss = new Float64Array(totalChunks);
   values.forEach((v, i) => chunkLoss.set(v.chunks.loss.data, shards[i].firstChunk));
@@ -302,9 +304,7 @@ export async function distributedGradient(
   for (const p of plan.parameters) {
     const g = gradients[p.name];
     const pg = pen.gradients[p.name];
-    const out = new Float32Array(g.length);
-    for (let i = 0; i < g.length; i++) out[i] = pg ? g[i] / B + pg[i] : g[i] / B;
-    gradients[p.name] = out;
+    for (let i = 0; i < g.length; i++) g[i] = pg ? g[i] / B + pg[i] : g[i] / B;
   }
   timing.reduce = now() - t1;
   return { gradients, lossSum, moments };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { alignedBlocks, treeReduce } from "../../core/reduce-tree.ts";
+import { Domain, Rng } from "../../core/random.ts";
 
 const show = (n: number) => treeReduce(n, (i) => String(i), (a, b) => `(${a}+${b})`);
 
@@ -53,5 +54,23 @@ describe("combineBlocks", () => {
     }));
     expect(combineBlocks(blocks, n, (a, b) => `(${a}+${b})`)).toBe(show(n));
     expect(() => combineBlocks(blocks.slice(1), n, (a, b) => a + b)).toThrow(/chunk 0 of 7 is not covered/);
+  });
+});
+
+describe("float32 sums", () => {
+  it("addInto gives addFloat32's bits in its first argument, and combines a tree of blocks in place", async () => {
+    const { addFloat32, addInto, combineBlocks } = await import("../../core/reduce-tree.ts");
+    const rng = new Rng(3, Domain.test);
+    // Magnitudes far apart, so that float32 rounding decides the low bits.
+    const draw = () => Float32Array.from({ length: 1000 }, () => rng.normal() * 10 ** rng.int(8));
+    const a = draw(), b = draw();
+    const expected = addFloat32(a, b);
+    expect(addInto(a, b)).toBe(a);
+    expect(new Uint32Array(a.buffer)).toEqual(new Uint32Array(expected.buffer));
+
+    const blocks = alignedBlocks(0, 5, 11).concat(alignedBlocks(5, 11, 11)).map((blk) => ({ ...blk, value: draw() }));
+    const pure = combineBlocks(blocks.map((blk) => ({ ...blk, value: blk.value.slice() })), 11, addFloat32);
+    const inPlace = combineBlocks(blocks, 11, addInto);
+    expect(new Uint32Array(inPlace.buffer)).toEqual(new Uint32Array(pure.buffer));
   });
 });

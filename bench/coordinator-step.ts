@@ -1,17 +1,21 @@
 /**
- * Benchmark: the coordinator's serial cost of sending one training step to N workers, i.e.
- * encoding and hashing (for the signature) the step's N request bodies, which the worker pool does
- * one after another on the coordinator's thread before the last shard can leave. Two ways, side by
- * side: every shard encoded and hashed whole (each task on its own, as the pool did before
- * 2026-12-02), and the step's shards sharing one encoding and one hash of their common fields
- * (model, parameters, step, ...; coordinator/pool/request-bodies.ts). No network and no worker:
- * this is the part of a step that does not get faster with more workers.
+ * Benchmark: the coordinator's serial work in one training step of N shards, the part of a step
+ * that more workers do not shorten. Two parts, each done two ways side by side in one run:
+ * - sending: encoding and hashing (for the signature) the step's N request bodies, which the worker
+ *   pool does one after another before the last shard can leave. Every shard whole (as the pool did
+ *   before 2026-12-02) against the step's shards sharing one encoding and one hash of their common
+ *   fields (model, parameters, step, ...; coordinator/pool/request-bodies.ts);
+ * - summing: the canonical tree over the N replies' gradient blocks and the division by the batch
+ *   size, as the trainer does it (coordinator/training/trainer.ts), with a new array for every sum
+ *   and for the quotient (before 2026-12-02) against sums made in place in the replies' arrays.
+ * No network and no worker.
  *
- * Run: node --expose-gc --import tsx bench/step-bodies.ts [--runs N] [--write]
+ * Run: node --expose-gc --import tsx bench/coordinator-step.ts [--runs N] [--write]
  */
 import os from "node:os";
 import { initParameters } from "../core/model/parameters.ts";
 import { parseModelSpec, planModel } from "../core/model/spec.ts";
+import { addFloat32, addInto, alignedBlocks, combineBlocks } from "../core/reduce-tree.ts";
 import { wireFloat32, wireInt32 } from "../core/wire/tensor.ts";
 import { BufferPool } from "../coordinator/pool/buffer-pool.ts";
 import { RequestBodies } from "../coordinator/pool/request-bodies.ts";
@@ -72,10 +76,31 @@ function together(tasks: object[]): number {
   return ms;
 }
 
+/** The step's replies as a pool hands them over: each shard's tree blocks, in fresh arrays. */
+function stepReplies(shards: number): { start: number; count: number; value: Record<string, Float32Array> }[] {
+  const chunks = M / CHUNK;
+  return Array.from({ length: shards }, (_, s) => alignedBlocks(s * chunks / shards, (s + 1) * chunks / shards, chunks))
+    .flat()
+    .map((b) => ({ ...b, value: Object.fromEntries(plan.parameters.map((p) => [p.name, params[p.name].slice()])) }));
+}
+
+/** Milliseconds to sum a step's gradients: the tree over the blocks, then the division by the batch size. */
+function sum(blocks: ReturnType<typeof stepReplies>, inPlace: boolean): number {
+  const t0 = performance.now();
+  for (const p of plan.parameters) {
+    const g = combineBlocks(blocks.map((b) => ({ ...b, value: b.value[p.name] })), M / CHUNK, inPlace ? addInto : addFloat32);
+    const out = inPlace ? g : new Float32Array(g.length);
+    for (let i = 0; i < g.length; i++) out[i] = g[i] / M;
+  }
+  return performance.now() - t0;
+}
+
 const times: Record<string, number[]> = {};
 const variants = SHARDS.flatMap((n) => [
-  [`${n} whole`, (step: number) => eachWhole(stepTasks(n, step))],
-  [`${n} shared`, (step: number) => together(stepTasks(n, step))],
+  [`send ${n} whole`, (step: number) => eachWhole(stepTasks(n, step))],
+  [`send ${n} shared`, (step: number) => together(stepTasks(n, step))],
+  [`sum ${n} new`, () => sum(stepReplies(n), false)],
+  [`sum ${n} in place`, () => sum(stepReplies(n), true)],
 ] as const);
 for (let i = 0; i < 5; i++) for (const [, run] of variants) run(i);
 for (let i = 0; i < RUNS; i++) {
@@ -86,17 +111,26 @@ for (let i = 0; i < RUNS; i++) {
   }
 }
 
+const row = (n: number, a: string, b: string) => {
+  const x = median(times[a]), y = median(times[b]);
+  return `| ${n} | ${x.toFixed(2)} | ${y.toFixed(2)} | ${(y / x).toFixed(2)} |`;
+};
 const lines = [
   `Machine: ${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores; Node ${process.version}. Run ${new Date().toISOString().slice(0, 10)}, medians of ${RUNS} rounds, each running every variant once in a fresh random order. Load average before: ${os.loadavg()[0].toFixed(2)}.`,
   "",
-  `Reference MLP 784-256-128-10 (${(plan.parameterCount * 4 / 1e6).toFixed(2)} MB of parameters), a batch of ${M} split into N shards of whole chunks of ${CHUNK}; signed bodies (MessagePack encode into pooled memory + SHA-256). Coordinator milliseconds per step to prepare all N bodies.`,
+  `Reference MLP 784-256-128-10 (${(plan.parameterCount * 4 / 1e6).toFixed(2)} MB of parameters), a batch of ${M} split into N shards of whole chunks of ${CHUNK}, deterministic. Coordinator milliseconds per step.`,
   "",
-  "| shards N | each shard whole (ms) | shards share the common fields (ms) | shared ÷ whole |",
+  "Sending: encoding and hashing the N signed request bodies (MessagePack into pooled memory, SHA-256).",
+  "",
+  "| shards N | each shard whole | shards share the common fields | shared ÷ whole |",
   "|---:|---:|---:|---:|",
-  ...SHARDS.map((n) => {
-    const a = median(times[`${n} whole`]), b = median(times[`${n} shared`]);
-    return `| ${n} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(b / a).toFixed(2)} |`;
-  }),
+  ...SHARDS.map((n) => row(n, `send ${n} whole`, `send ${n} shared`)),
+  "",
+  "Summing: the canonical tree over the replies' gradient blocks and the division by the batch size.",
+  "",
+  "| shards N | new arrays | in place | in place ÷ new |",
+  "|---:|---:|---:|---:|",
+  ...SHARDS.map((n) => row(n, `sum ${n} new`, `sum ${n} in place`)),
 ];
 console.log(lines.join("\n"));
-if (args.includes("--write")) writeSection("step-bodies", lines);
+if (args.includes("--write")) writeSection("coordinator-step", lines);
