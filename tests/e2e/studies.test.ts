@@ -67,14 +67,22 @@ describe("a study across a coordinator crash", () => {
       const created = await api(first.url, "/v1/studies", { body: study });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       const id = created.body.id;
-      // Kill it once a trial has finished, while others run.
-      for (;;) {
+      // Kill it once a trial has finished, while another runs. The workers are stopped (SIGSTOP)
+      // first, so that no trial can finish between the last look and the kill: otherwise a trial
+      // that ends in that gap, before the next one is queued, leaves no job to resume.
+      const runningTrials = async () => {
         const { body } = await api(first.url, `/v1/studies/${id}`);
         expect(body.status).toBe("running"); // must be killed mid-study
-        if (body.counts.succeeded >= 1 && body.counts.running >= 1) break;
-        await new Promise((r) => setTimeout(r, 10));
+        return body.counts.succeeded >= 1 ? body.counts.running : 0;
+      };
+      while ((await runningTrials()) === 0) await new Promise((r) => setTimeout(r, 10));
+      for (const w of workers) w.child.kill("SIGSTOP");
+      try {
+        while ((await runningTrials()) === 0) await new Promise((r) => setTimeout(r, 10));
+        await first.kill();
+      } finally {
+        for (const w of workers) w.child.kill("SIGCONT");
       }
-      await first.kill();
 
       second = await startCoordinator({ dataDir, workers: urls, secret: SECRET });
       expect(second.stdout()).toMatch(/resumed [1-9][0-9]* job/);
