@@ -18,6 +18,7 @@
  */
 import { tf } from "../tf.ts";
 import { addFloat32, type Block, combineBlocks, treeReduce } from "../reduce-tree.ts";
+import { firstNonFinite } from "../validate.ts";
 import type { ChunkMoments } from "./batch-norm.ts";
 import { fillDropoutMask } from "./dropout.ts";
 import { checkTensors, type Tensors } from "./parameters.ts";
@@ -125,11 +126,8 @@ function checkBatch(plan: ModelPlan, batch: Batch, chunkSize: number): number {
     );
   }
   const m = batch.inputs.length / n;
-  for (let i = 0; i < batch.inputs.length; i++) {
-    if (!Number.isFinite(batch.inputs[i])) {
-      throw new RangeError(`Cannot run model: 'inputs[${i}]' must be finite, current value is ${batch.inputs[i]}`);
-    }
-  }
+  const bad = firstNonFinite(batch.inputs);
+  if (bad >= 0) throw new RangeError(`Cannot run model: 'inputs[${bad}]' must be finite, current value is ${batch.inputs[bad]}`);
   if (batch.indices.length !== m) {
     throw new RangeError(`Cannot run model: 'indices' must have ${m} entries (one per example), current length is ${batch.indices.length}`);
   }
@@ -139,11 +137,8 @@ function checkBatch(plan: ModelPlan, batch: Batch, chunkSize: number): number {
     if (!(labels instanceof Float32Array) || labels.length !== m * K) {
       throw new TypeError(`Cannot run model: 'labels' must be a Float32Array of ${m} × ${K} targets for a linear output`);
     }
-    for (let i = 0; i < labels.length; i++) {
-      if (!Number.isFinite(labels[i])) {
-        throw new RangeError(`Cannot run model: 'labels[${i}]' must be finite, current value is ${labels[i]}`);
-      }
-    }
+    const i = firstNonFinite(labels);
+    if (i >= 0) throw new RangeError(`Cannot run model: 'labels[${i}]' must be finite, current value is ${labels[i]}`);
   } else {
     const classes = plan.spec.output === "sigmoid" ? 2 : K;
     if (!(labels instanceof Int32Array) || labels.length !== m) {

@@ -3,6 +3,7 @@
  * checkpointed and sent on the wire as they are; and the seeded initializers of the course.
  */
 import { Domain, Rng } from "../random.ts";
+import { firstNonFinite } from "../validate.ts";
 import type { ModelPlan } from "./spec.ts";
 
 /** Parameters, gradients, updates and batch-norm state: tensors by name, row-major. */
@@ -72,11 +73,8 @@ export function checkTensors(
         `Cannot run model: '${path}.${p.name}' must have ${size} values (shape [${p.shape.join(", ")}]), current length is ${t.length}`,
       );
     }
-    for (let i = 0; i < t.length; i++) {
-      if (!Number.isFinite(t[i])) {
-        throw new RangeError(`Cannot run model: '${path}.${p.name}[${i}]' must be finite, current value is ${t[i]}`);
-      }
-    }
+    const i = firstNonFinite(t);
+    if (i >= 0) throw new RangeError(`Cannot run model: '${path}.${p.name}[${i}]' must be finite, current value is ${t[i]}`);
   }
   const known = new Set(expected.map((p) => p.name));
   for (const name of Object.keys(tensors)) {

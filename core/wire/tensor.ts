@@ -9,6 +9,7 @@
  * apply-if-finite handles).
  */
 import * as v from "valibot";
+import { firstNonFinite } from "../validate.ts";
 import { describeValue } from "./wire-error.ts";
 
 /** Element types a tensor may have; `float64` only for the few per-chunk scalars that need it. */
@@ -28,32 +29,6 @@ export function sizeOfShape(dims: readonly number[]): number {
   let n = 1;
   for (const d of dims) n *= d;
   return n;
-}
-
-/**
- * Index of the first NaN or ±Infinity in `data`, or −1. The fast path sums x·0, which is ±0 for a
- * finite x and NaN otherwise, so a finite array costs one multiply-add per element. Eight
- * independent sums, because one sum is a chain of dependent additions bound by their latency
- * (440k floats: 0.84 → 0.40 ms in Node, 0.44 → 0.25 ms in Deno).
- */
-export function firstNonFinite(data: Float32Array | Float64Array): number {
-  let p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0;
-  const n = data.length;
-  const whole = n - (n & 7);
-  for (let i = 0; i < whole; i += 8) {
-    p0 += data[i] * 0;
-    p1 += data[i + 1] * 0;
-    p2 += data[i + 2] * 0;
-    p3 += data[i + 3] * 0;
-    p4 += data[i + 4] * 0;
-    p5 += data[i + 5] * 0;
-    p6 += data[i + 6] * 0;
-    p7 += data[i + 7] * 0;
-  }
-  for (let i = whole; i < n; i++) p0 += data[i] * 0;
-  if (p0 + p1 + p2 + p3 + p4 + p5 + p6 + p7 === 0) return -1;
-  for (let i = 0; i < n; i++) if (!Number.isFinite(data[i])) return i;
-  return -1;
 }
 
 /** The typed array of a dtype (a Node Buffer counts as a Uint8Array). */

@@ -5,7 +5,7 @@ import { DEFAULT_WORKER_LIMITS } from "../../core/limits.ts";
 import { decode, DecodeArena, encode, encodeInto } from "../../core/wire/codec.ts";
 import { decodeGradientsResponse, GradientsResponseSchema, validateMessage } from "../../core/wire/messages.ts";
 import { decodeEvaluateRequest, decodeGradientsRequest } from "../../core/wire/request-plan.ts";
-import { firstNonFinite } from "../../core/wire/tensor.ts";
+import { firstNonFinite } from "../../core/validate.ts";
 import { WireError } from "../../core/wire/wire-error.ts";
 import { randomBatch } from "../helpers/batches.ts";
 import { evaluateRequest, gradientsRequest } from "../helpers/wire-fixtures.ts";
