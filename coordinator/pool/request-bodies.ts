@@ -51,8 +51,9 @@ export class RequestBodies {
   readonly #buffers: BufferPool;
   readonly #signed: boolean;
   readonly #contexts: Context[] = [];
-  /** Size of the latest whole-task body: the size to try encoding the next one into. */
+  /** Sizes of the latest whole-task body and context: the sizes to try encoding the next ones into. */
   #lastBodyBytes = 0;
+  #lastContextBytes = 0;
 
   /** `buffers` supplies body and context memory; `signed` says whether bodies need a digest. */
   constructor(buffers: BufferPool, options: { readonly signed: boolean }) {
@@ -127,11 +128,13 @@ export class RequestBodies {
     if (context.entries === null) {
       const record = Object.fromEntries(context.fields);
       let count = 0;
-      const { buffer, bytes } = this.#encodePooled(this.#lastBodyBytes, (target) => {
+      const { buffer, bytes } = this.#encodePooled(this.#lastContextBytes, (target) => {
         const encoded = encodeEntries(record, target);
         count = encoded.count;
         return encoded.entries;
       });
+      // Room for the largest map header, which encodeEntries writes before the entries.
+      this.#lastContextBytes = bytes.length + 5;
       context.buffer = buffer;
       context.entries = bytes;
       context.count = count;
