@@ -39,6 +39,9 @@ export function adamDirection(beta1: number, beta2: number, epsilon: number): Di
       checkSameTensors(grads, moments.s, `update ${name}`, "state");
       const k1 = 1 / (1 - intPow(beta1, t));
       const k2 = 1 / (1 - intPow(beta2, t));
+      // The loop reads these from locals: from the closure, Node 20's V8 reloads them on every
+      // element (Adam over 235k parameters 3.9 → 2.8 ms there; Deno unchanged at 2.1 ms).
+      const b1 = beta1, b2 = beta2, a1 = c1, a2 = c2, eps = epsilon;
       const d: Tensors = {};
       const v: Tensors = {};
       const s: Tensors = {};
@@ -47,11 +50,11 @@ export function adamDirection(beta1: number, beta2: number, epsilon: number): Di
         const vNew = new Float32Array(n), sNew = new Float32Array(n), dk = new Float32Array(n);
         for (let i = 0; i < n; i++) {
           const gi = g[i];
-          const vi = beta1 * vOld[i] + c1 * gi;
-          const si = beta2 * sOld[i] + c2 * gi * gi;
+          const vi = b1 * vOld[i] + a1 * gi;
+          const si = b2 * sOld[i] + a2 * gi * gi;
           vNew[i] = vi;
           sNew[i] = si;
-          dk[i] = (vi * k1) / (Math.sqrt(si * k2) + epsilon);
+          dk[i] = (vi * k1) / (Math.sqrt(si * k2) + eps);
         }
         v[key] = vNew;
         s[key] = sNew;

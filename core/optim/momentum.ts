@@ -34,13 +34,14 @@ export function momentumDirection(beta: number, biasCorrection: boolean): Direct
     update(grads: Readonly<Tensors>, moments: MomentumMoments, t: number): [Tensors, MomentumMoments] {
       checkSameTensors(grads, moments.v, `update ${name}`, "state");
       const correction = biasCorrection ? 1 / (1 - intPow(beta, t)) : 1;
+      const b = beta, a = c; // locals for the loop: see adamDirection
       const d: Tensors = {};
       const v: Tensors = {};
       for (const key of Object.keys(grads)) {
         const g = grads[key], vOld = moments.v[key], n = g.length;
         const vNew = new Float32Array(n), dk = new Float32Array(n);
         for (let i = 0; i < n; i++) {
-          const vi = beta * vOld[i] + c * g[i];
+          const vi = b * vOld[i] + a * g[i];
           vNew[i] = vi;
           dk[i] = vi * correction;
         }

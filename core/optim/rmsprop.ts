@@ -29,6 +29,7 @@ export function rmspropDirection(beta: number, epsilon: number): Direction<Rmspr
     init: (params) => ({ s: zerosLike(params) }),
     update(grads: Readonly<Tensors>, moments: RmspropMoments): [Tensors, RmspropMoments] {
       checkSameTensors(grads, moments.s, `update ${name}`, "state");
+      const b = beta, a = c, eps = epsilon; // locals for the loop: see adamDirection
       const d: Tensors = {};
       const s: Tensors = {};
       for (const key of Object.keys(grads)) {
@@ -36,9 +37,9 @@ export function rmspropDirection(beta: number, epsilon: number): Direction<Rmspr
         const sNew = new Float32Array(n), dk = new Float32Array(n);
         for (let i = 0; i < n; i++) {
           const gi = g[i];
-          const si = beta * sOld[i] + c * gi * gi;
+          const si = b * sOld[i] + a * gi * gi;
           sNew[i] = si;
-          dk[i] = gi / (Math.sqrt(si) + epsilon);
+          dk[i] = gi / (Math.sqrt(si) + eps);
         }
         s[key] = sNew;
         d[key] = dk;
