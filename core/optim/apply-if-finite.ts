@@ -1,5 +1,5 @@
 /** Skipping updates whose gradients are not finite (optax's `apply_if_finite`). */
-import { expectNumber } from "../validate.ts";
+import { expectNumber, firstNonFinite } from "../validate.ts";
 import { expectOptions } from "./options.ts";
 import { checkTensors, zerosLike } from "./tensors.ts";
 import type { Optimizer, Tensors } from "./types.ts";
@@ -22,15 +22,9 @@ export interface ApplyIfFiniteOptions {
   readonly maxConsecutive?: number;
 }
 
-/** True when every value of every tensor is finite (x − x is 0 exactly for finite x, NaN otherwise). */
+/** True when every value of every tensor is finite. */
 function allFinite(tensors: Readonly<Tensors>): boolean {
-  for (const key of Object.keys(tensors)) {
-    const g = tensors[key];
-    for (let i = 0; i < g.length; i++) {
-      const x = g[i];
-      if (x - x !== 0) return false;
-    }
-  }
+  for (const key of Object.keys(tensors)) if (firstNonFinite(tensors[key]) >= 0) return false;
   return true;
 }
 
