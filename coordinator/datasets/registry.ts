@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { type Dataset, loadMnist, MNIST_EXAMPLES, parseCsv, syntheticDataset, syntheticDatasets } from "../../core/data/mod.ts";
 import { decode, encode } from "../../core/wire/codec.ts";
-import { isRecord, show } from "../../core/validate.ts";
+import { firstNonFinite, isRecord, show } from "../../core/validate.ts";
 import type { DatasetRecord, JobStore } from "../store/job-store.ts";
 
 /** The seed of the builtin synthetic sets: fixed, so `builtin:spirals` is one dataset. */
@@ -145,9 +145,8 @@ export function datasetFromMessage(value: unknown): Dataset {
   }
   const [m, n] = shape as [number, number];
   if (features.length !== m * n) throw new RangeError(`Cannot ${what}: 'features' must have m × n = ${m * n} values, current length is ${features.length}`);
-  for (let i = 0; i < features.length; i++) {
-    if (!Number.isFinite(features[i])) throw new RangeError(`Cannot ${what}: 'features[${i}]' must be finite, current value is ${features[i]}`);
-  }
+  const bad = firstNonFinite(features);
+  if (bad >= 0) throw new RangeError(`Cannot ${what}: 'features[${bad}]' must be finite, current value is ${features[bad]}`);
   let values: Int32Array;
   if (labels instanceof Int32Array || (Array.isArray(labels) && labels.every((x) => Number.isInteger(x)))) {
     values = Int32Array.from(labels as ArrayLike<number>);
