@@ -185,6 +185,9 @@ describe("the coordinator API", () => {
     const bad = await call("/v1/datasets", { raw: encode({ name: "bad", features: Float32Array.from([0, 1]), shape: [3, 2], labels: [0] }).slice(), type: "application/x-msgpack" });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.message).toMatch(/'features' must have m × n = 6 values/);
+    const nan = await call("/v1/datasets", { raw: encode({ name: "nan", features: Float32Array.from([0, 1, 2, 3, NaN, 5]), shape: [3, 2], labels: [0, 1, 0] }).slice(), type: "application/x-msgpack" });
+    expect(nan.status).toBe(400);
+    expect(((await nan.json()) as any).error.message).toMatch(/'features\[4\]' must be finite, current value is NaN/);
     const list = await (await call("/v1/datasets")).json() as any;
     const ids = list.datasets.map((d: any) => d.id);
     expect(ids).toContain("builtin:mnist");
