@@ -6,8 +6,10 @@
  *   before 2026-12-02) against the step's shards sharing one encoding and one hash of their common
  *   fields (model, parameters, step, ...; coordinator/pool/request-bodies.ts);
  * - summing: the canonical tree over the N replies' gradient blocks and the division by the batch
- *   size, as the trainer does it (coordinator/training/trainer.ts), with a new array for every sum
- *   and for the quotient (before 2026-12-02) against sums made in place in the replies' arrays.
+ *   size, as the trainer does it (coordinator/training/trainer.ts): with a new array for every sum
+ *   and for the quotient once all replies are in (before 2026-12-02), in place once all are in,
+ *   and in place as the replies come in (TreeAccumulator, what the trainer does now), timing only
+ *   what is left after the last reply (a random one of the N) arrives.
  * No network and no worker.
  *
  * Run: node --expose-gc --import tsx bench/coordinator-step.ts [--runs N] [--write]
@@ -15,7 +17,7 @@
 import os from "node:os";
 import { initParameters } from "../core/model/parameters.ts";
 import { parseModelSpec, planModel } from "../core/model/spec.ts";
-import { addFloat32, addInto, alignedBlocks, combineBlocks } from "../core/reduce-tree.ts";
+import { addFloat32, addInto, alignedBlocks, combineBlocks, TreeAccumulator } from "../core/reduce-tree.ts";
 import { wireFloat32, wireInt32 } from "../core/wire/tensor.ts";
 import { BufferPool } from "../coordinator/pool/buffer-pool.ts";
 import { RequestBodies } from "../coordinator/pool/request-bodies.ts";
@@ -84,7 +86,7 @@ function stepReplies(shards: number): { start: number; count: number; value: Rec
     .map((b) => ({ ...b, value: Object.fromEntries(plan.parameters.map((p) => [p.name, params[p.name].slice()])) }));
 }
 
-/** Milliseconds to sum a step's gradients: the tree over the blocks, then the division by the batch size. */
+/** Milliseconds to sum a step's gradients once all replies are in: the tree, then the division by the batch size. */
 function sum(blocks: ReturnType<typeof stepReplies>, inPlace: boolean): number {
   const t0 = performance.now();
   for (const p of plan.parameters) {
@@ -95,12 +97,35 @@ function sum(blocks: ReturnType<typeof stepReplies>, inPlace: boolean): number {
   return performance.now() - t0;
 }
 
+/**
+ * Milliseconds left after the last reply when the replies are summed in place as they come in
+ * (the trainer's way): all but a random one are added first, untimed.
+ */
+function sumAsTheyCome(blocks: ReturnType<typeof stepReplies>): number {
+  const addAll = (a: Record<string, Float32Array>, b: Record<string, Float32Array>) => {
+    for (const name of Object.keys(a)) addInto(a[name], b[name]);
+    return a;
+  };
+  const tree = new TreeAccumulator(M / CHUNK, addAll);
+  const last = Math.floor(Math.random() * blocks.length);
+  blocks.forEach((b, i) => i !== last && tree.add(b.start, b.count, b.value));
+  const t0 = performance.now();
+  tree.add(blocks[last].start, blocks[last].count, blocks[last].value);
+  const root = tree.result();
+  for (const p of plan.parameters) {
+    const g = root[p.name];
+    for (let i = 0; i < g.length; i++) g[i] = g[i] / M;
+  }
+  return performance.now() - t0;
+}
+
 const times: Record<string, number[]> = {};
 const variants = SHARDS.flatMap((n) => [
   [`send ${n} whole`, (step: number) => eachWhole(stepTasks(n, step))],
   [`send ${n} shared`, (step: number) => together(stepTasks(n, step))],
   [`sum ${n} new`, () => sum(stepReplies(n), false)],
   [`sum ${n} in place`, () => sum(stepReplies(n), true)],
+  [`sum ${n} as they come`, () => sumAsTheyCome(stepReplies(n))],
 ] as const);
 for (let i = 0; i < 5; i++) for (const [, run] of variants) run(i);
 for (let i = 0; i < RUNS; i++) {
@@ -111,9 +136,10 @@ for (let i = 0; i < RUNS; i++) {
   }
 }
 
-const row = (n: number, a: string, b: string) => {
-  const x = median(times[a]), y = median(times[b]);
-  return `| ${n} | ${x.toFixed(2)} | ${y.toFixed(2)} | ${(y / x).toFixed(2)} |`;
+/** A row: the shard count, the medians of `names`, and each later one's ratio to the first. */
+const row = (n: number, ...names: string[]) => {
+  const [x, ...ys] = names.map((name) => median(times[name]));
+  return `| ${n} | ${[x, ...ys].map((t) => t.toFixed(2)).join(" | ")} | ${ys.map((y) => (y / x).toFixed(2)).join(" | ")} |`;
 };
 const lines = [
   `Machine: ${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores; Node ${process.version}. Run ${new Date().toISOString().slice(0, 10)}, medians of ${RUNS} rounds, each running every variant once in a fresh random order. Load average before: ${os.loadavg()[0].toFixed(2)}.`,
@@ -126,11 +152,11 @@ const lines = [
   "|---:|---:|---:|---:|",
   ...SHARDS.map((n) => row(n, `send ${n} whole`, `send ${n} shared`)),
   "",
-  "Summing: the canonical tree over the replies' gradient blocks and the division by the batch size.",
+  "Summing: the canonical tree over the replies' gradient blocks and the division by the batch size; the last column times only what is left after the last reply when the others were summed as they came in.",
   "",
-  "| shards N | new arrays | in place | in place ÷ new |",
-  "|---:|---:|---:|---:|",
-  ...SHARDS.map((n) => row(n, `sum ${n} new`, `sum ${n} in place`)),
+  "| shards N | new arrays, all in | in place, all in | in place as they come: after the last | in place ÷ new | after the last ÷ new |",
+  "|---:|---:|---:|---:|---:|---:|",
+  ...SHARDS.map((n) => row(n, `sum ${n} new`, `sum ${n} in place`, `sum ${n} as they come`)),
 ];
 console.log(lines.join("\n"));
 if (args.includes("--write")) writeSection("coordinator-step", lines);

@@ -97,3 +97,74 @@ export function combineBlocks<T>(
   };
   return node(0, nextPowerOfTwo(total));
 }
+
+/**
+ * The tree of {@link combineBlocks}, filled as the blocks arrive, in any order: a block is
+ * combined with its sibling subtree as soon as both are there, so that after the last block only
+ * the combinations on its path to the root remain (the coordinator sums the replies of a step
+ * while it waits for the slowest worker). Every combination has the same operands in the same
+ * order as in combineBlocks, so the result is the same, bit for bit for float sums. Blocks must
+ * be tree nodes (as {@link alignedBlocks} makes them) that cover [0, total) exactly once.
+ */
+export class TreeAccumulator<T> {
+  readonly #total: number;
+  readonly #root: number;
+  readonly #combine: (left: T, right: T) => T;
+  /** Complete subtrees waiting for their sibling, by heap index (root 1, children 2i and 2i+1). */
+  readonly #waiting = new Map<number, T>();
+  #result: { value: T } | null = null;
+
+  constructor(total: number, combine: (left: T, right: T) => T) {
+    if (!Number.isInteger(total) || total < 1) {
+      throw new RangeError(`Cannot accumulate blocks: 'total' must be an integer ≥ 1, current value is ${total}`);
+    }
+    this.#total = total;
+    this.#root = nextPowerOfTwo(total);
+    this.#combine = combine;
+  }
+
+  /** Adds the value of the block [start, start + count), combining what it completes. */
+  add(start: number, count: number, value: T): void {
+    let span = nextPowerOfTwo(count);
+    const aligned = Number.isInteger(start) && Number.isInteger(count) && count >= 1 && start >= 0 && start % span === 0;
+    if (!aligned || start + count > this.#total || (count !== span && start + count !== this.#total)) {
+      throw new RangeError(`Cannot accumulate blocks: [${start}, ${start + count}) is not a node of the tree over ${this.#total} chunks`);
+    }
+    if (this.#result) throw new RangeError(`Cannot accumulate blocks: the tree over ${this.#total} chunks is complete, [${start}, ${start + count}) is one too many`);
+    let lo = start;
+    let v = value;
+    while (span < this.#root) {
+      const parentLo = lo - (lo % (2 * span));
+      const left = lo === parentLo;
+      const siblingLo = left ? lo + span : parentLo;
+      if (left && siblingLo >= this.#total) {
+        // The right half is empty: the parent's value is this one.
+        span *= 2;
+        continue;
+      }
+      const key = this.#index(siblingLo, span);
+      const sibling = this.#waiting.get(key);
+      if (sibling === undefined) {
+        const own = this.#index(lo, span);
+        if (this.#waiting.has(own)) throw new RangeError(`Cannot accumulate blocks: chunks [${lo}, ${Math.min(lo + span, this.#total)}) were added twice`);
+        this.#waiting.set(own, v);
+        return;
+      }
+      this.#waiting.delete(key);
+      v = left ? this.#combine(v, sibling) : this.#combine(sibling, v);
+      lo = parentLo;
+      span *= 2;
+    }
+    this.#result = { value: v };
+  }
+
+  /** The root's value; throws a RangeError while some chunk is missing. */
+  result(): T {
+    if (!this.#result) throw new RangeError(`Cannot accumulate blocks: the blocks added so far do not cover the ${this.#total} chunks`);
+    return this.#result.value;
+  }
+
+  #index(lo: number, span: number): number {
+    return this.#root / span + lo / span;
+  }
+}

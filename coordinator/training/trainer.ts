@@ -18,10 +18,10 @@ import { initBatchNormState, initParameters, type Tensors } from "../../core/mod
 import { penalty } from "../../core/model/regularization.ts";
 import type { ModelPlan } from "../../core/model/spec.ts";
 import { applyIfFinite, type ApplyIfFiniteState, applyUpdates, optimizer, type Optimizer, withSchedule } from "../../core/optim/mod.ts";
-import { addInto, combineBlocks, treeReduce } from "../../core/reduce-tree.ts";
+import { addInto, TreeAccumulator, treeReduce } from "../../core/reduce-tree.ts";
 import { schedule } from "../../core/schedule.ts";
 import { PROTOCOL } from "../../core/wire/messages.ts";
-import { wireFloat32, wireInt32, type WireTensors } from "../../core/wire/tensor.ts";
+import { tensorData, wireFloat32, wireInt32, type WireTensors } from "../../core/wire/tensor.ts";
 import type { ShardOutcome, ShardTiming, WorkerPool } from "../pool/worker-pool.ts";
 import type { PreparedData } from "./prepared-data.ts";
 import { maxShardExamples, planShards } from "./shard-plan.ts";
@@ -257,6 +257,10 @@ export async function distributedGradient(
   const parameters = toWire(plan, input.params);
   const n = plan.inputSize;
   const k = batch.labels.length / rows.length;
+  // Deterministic: each reply's blocks join the canonical tree as the reply comes in, so that
+  // only the sums on the last reply's path to the root are left once the slowest shard is in.
+  // The replies' arrays are this step's alone (WorkerPool), so the sums are made in them.
+  const tree = spec.deterministic ? new TreeAccumulator<Tensors>(totalChunks, addTensorsInto) : null;
   const outcomes = await Promise.all(shards.map((shard) => {
     const a = shard.rowStart, b = shard.rowEnd;
     return pool.gradients({
@@ -275,7 +279,10 @@ export async function distributedGradient(
       firstChunk: shard.firstChunk,
       totalChunks,
       backend: spec.workers.backend,
-    }, signal);
+    }, signal).then((outcome) => {
+      if (outcome.ok && tree) for (const b of outcome.value.blocks ?? []) tree.add(b.start, b.count, tensorData(b.gradients));
+      return outcome;
+    });
   }));
   const values = outcomes.map((o) => {
     const value = unwrap(o);
@@ -283,12 +290,10 @@ export async function distributedGradient(
     return value;
   });
   const t1 = now();
-  // The replies' arrays are this step's alone (WorkerPool), so the sums are made in them, in
-  // place: a step of N shards would otherwise allocate N new arrays per parameter.
   const gradients: Tensors = {};
   for (const p of plan.parameters) {
-    gradients[p.name] = spec.deterministic
-      ? combineBlocks(values.flatMap((v) => (v.blocks ?? []).map((b) => ({ start: b.start, count: b.count, value: b.gradients[p.name].data }))), totalChunks, addInto)
+    gradients[p.name] = tree
+      ? tree.result()[p.name]
       : values.map((v) => v.gradients![p.name].data).reduce<Float32Array>((x, y) => addInto(x, y), new Float32Array(sizeOf(p.shape)));
   }
   const chunkLoss = new Float64Array(totalChunks);
@@ -308,6 +313,12 @@ export async function distributedGradient(
   }
   timing.reduce = now() - t1;
   return { gradients, lossSum, moments };
+}
+
+/** `a ← a + b` for every tensor of `a` (in place, float32 sums), returning `a`. */
+function addTensorsInto(a: Tensors, b: Tensors): Tensors {
+  for (const name of Object.keys(a)) addInto(a[name], b[name]);
+  return a;
 }
 
 function toWire(plan: ModelPlan, tensors: Tensors): WireTensors {

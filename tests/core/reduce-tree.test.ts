@@ -74,3 +74,43 @@ describe("float32 sums", () => {
     expect(new Uint32Array(inPlace.buffer)).toEqual(new Uint32Array(pure.buffer));
   });
 });
+
+describe("TreeAccumulator", () => {
+  it("builds combineBlocks's tree, operand for operand, whatever the sharding and the order the blocks arrive in", async () => {
+    const { combineBlocks, TreeAccumulator } = await import("../../core/reduce-tree.ts");
+    const rng = new Rng(8, Domain.test);
+    const show = (a: string, b: string) => `(${a}+${b})`;
+    for (let total = 1; total <= 40; total++) {
+      for (let trial = 0; trial < 12; trial++) {
+        // Random contiguous shards, each split into its aligned blocks as a worker does.
+        const cuts = [0];
+        while (cuts[cuts.length - 1] < total) cuts.push(Math.min(total, cuts[cuts.length - 1] + 1 + rng.int(Math.max(1, total >> 1))));
+        const blocks = cuts.slice(1).flatMap((end, i) => alignedBlocks(cuts[i], end, total))
+          .map((b) => ({ ...b, value: treeReduce(b.count, (k) => String(b.start + k), show) }));
+        const expected = combineBlocks(blocks, total, show);
+        const acc = new TreeAccumulator<string>(total, show);
+        for (let i = blocks.length - 1; i > 0; i--) {
+          const j = rng.int(i + 1);
+          [blocks[i], blocks[j]] = [blocks[j], blocks[i]];
+        }
+        for (const b of blocks) acc.add(b.start, b.count, b.value);
+        expect(acc.result()).toBe(expected);
+      }
+    }
+  });
+
+  it("rejects blocks that are not tree nodes, twice-added chunks, extra blocks and an incomplete tree", async () => {
+    const { TreeAccumulator } = await import("../../core/reduce-tree.ts");
+    const acc = new TreeAccumulator<number>(6, (a, b) => a + b);
+    expect(() => acc.add(1, 2, 0)).toThrow(/\[1, 3\) is not a node of the tree over 6 chunks/);
+    expect(() => acc.add(4, 3, 0)).toThrow(/is not a node/);
+    acc.add(0, 1, 1);
+    expect(() => acc.add(0, 1, 1)).toThrow(/added twice/);
+    expect(() => acc.result()).toThrow(/do not cover the 6 chunks/);
+    acc.add(1, 1, 2);
+    acc.add(2, 2, 3);
+    acc.add(4, 2, 4);
+    expect(acc.result()).toBe(10);
+    expect(() => acc.add(4, 2, 4)).toThrow(/is complete/);
+  });
+});
