@@ -50,15 +50,15 @@ function stepTasks(shards: number, step: number): object[] {
   });
 }
 
-// One encoder per variant, each with its own warm buffers, as a pool has.
-const shared = new RequestBodies(new BufferPool({ buffers: 20 }), { signed: true });
-const whole = new RequestBodies(new BufferPool({ buffers: 20 }), { signed: true });
+// One encoder per variant and shard count, each with its own warm buffers, as a pool running
+// steps of one size has.
+const encoder = () => new RequestBodies(new BufferPool({ buffers: 20 }), { signed: true });
 
 /**
  * Milliseconds to prepare every body of a step, each task on its own: opened, prepared and closed
  * before the next is opened, so that no two share a context and each is encoded and hashed whole.
  */
-function eachWhole(tasks: object[]): number {
+function eachWhole(whole: RequestBodies, tasks: object[]): number {
   const t0 = performance.now();
   for (const t of tasks) {
     const body = whole.open(t);
@@ -69,7 +69,7 @@ function eachWhole(tasks: object[]): number {
 }
 
 /** Milliseconds to prepare every body of a step dispatched together (how the pool opens them). */
-function together(tasks: object[]): number {
+function together(shared: RequestBodies, tasks: object[]): number {
   const t0 = performance.now();
   const open = tasks.map((t) => shared.open(t));
   for (const b of open) b.prepare();
@@ -121,8 +121,8 @@ function sumAsTheyCome(blocks: ReturnType<typeof stepReplies>): number {
 
 const times: Record<string, number[]> = {};
 const variants = SHARDS.flatMap((n) => [
-  [`send ${n} whole`, (step: number) => eachWhole(stepTasks(n, step))],
-  [`send ${n} shared`, (step: number) => together(stepTasks(n, step))],
+  [`send ${n} whole`, ((e) => (step: number) => eachWhole(e, stepTasks(n, step)))(encoder())],
+  [`send ${n} shared`, ((e) => (step: number) => together(e, stepTasks(n, step)))(encoder())],
   [`sum ${n} new`, () => sum(stepReplies(n), false)],
   [`sum ${n} in place`, () => sum(stepReplies(n), true)],
   [`sum ${n} as they come`, () => sumAsTheyCome(stepReplies(n))],
