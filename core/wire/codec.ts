@@ -122,7 +122,7 @@ export function encodeEntries(record: Readonly<Record<string, unknown>>, target?
   const bytes = target ? encodeInto(record, target) : encode(record);
   const type = bytes[0];
   // msgpackr writes a plain object as a map16 (its size patched in afterwards); the other two
-  // forms are accepted so that a change of msgpackr's choice cannot go unnoticed.
+  // forms are read too, so that a change of msgpackr's choice does not break the entries.
   if (type >= 0x80 && type <= 0x8f) return { count: type & 0x0f, entries: bytes.subarray(1) };
   if (type === 0xde) return { count: (bytes[1] << 8) | bytes[2], entries: bytes.subarray(3) };
   if (type === 0xdf) return { count: new DataView(bytes.buffer, bytes.byteOffset + 1, 4).getUint32(0), entries: bytes.subarray(5) };
