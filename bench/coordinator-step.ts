@@ -17,7 +17,7 @@
 import os from "node:os";
 import { initParameters } from "../core/model/parameters.ts";
 import { parseModelSpec, planModel } from "../core/model/spec.ts";
-import { addFloat32, addInto, alignedBlocks, combineBlocks, TreeAccumulator } from "../core/reduce-tree.ts";
+import { addFloat32, addInto, addTensorsInto, alignedBlocks, combineBlocks, TreeAccumulator } from "../core/reduce-tree.ts";
 import { wireFloat32, wireInt32 } from "../core/wire/tensor.ts";
 import { BufferPool } from "../coordinator/pool/buffer-pool.ts";
 import { RequestBodies } from "../coordinator/pool/request-bodies.ts";
@@ -102,11 +102,7 @@ function sum(blocks: ReturnType<typeof stepReplies>, inPlace: boolean): number {
  * (the trainer's way): all but a random one are added first, untimed.
  */
 function sumAsTheyCome(blocks: ReturnType<typeof stepReplies>): number {
-  const addAll = (a: Record<string, Float32Array>, b: Record<string, Float32Array>) => {
-    for (const name of Object.keys(a)) addInto(a[name], b[name]);
-    return a;
-  };
-  const tree = new TreeAccumulator(M / CHUNK, addAll);
+  const tree = new TreeAccumulator(M / CHUNK, addTensorsInto);
   const last = Math.floor(Math.random() * blocks.length);
   blocks.forEach((b, i) => i !== last && tree.add(b.start, b.count, b.value));
   const t0 = performance.now();

@@ -75,6 +75,12 @@ export function addInto(a: Float32Array, b: Float32Array): Float32Array {
   return a;
 }
 
+/** {@link addInto} for every named array of `a` (`b` has the same names), returning `a`. */
+export function addTensorsInto(a: Record<string, Float32Array>, b: Readonly<Record<string, Float32Array>>): Record<string, Float32Array> {
+  for (const name of Object.keys(a)) addInto(a[name], b[name]);
+  return a;
+}
+
 /**
  * Completes the canonical tree over `total` chunks from the sums of blocks that are tree nodes
  * (as returned by {@link alignedBlocks}) and cover [0, total) exactly. The coordinator calls this

@@ -18,7 +18,7 @@ import { initBatchNormState, initParameters, type Tensors } from "../../core/mod
 import { penalty } from "../../core/model/regularization.ts";
 import type { ModelPlan } from "../../core/model/spec.ts";
 import { applyIfFinite, type ApplyIfFiniteState, applyUpdates, optimizer, type Optimizer, withSchedule } from "../../core/optim/mod.ts";
-import { addInto, TreeAccumulator, treeReduce } from "../../core/reduce-tree.ts";
+import { addInto, addTensorsInto, TreeAccumulator, treeReduce } from "../../core/reduce-tree.ts";
 import { schedule } from "../../core/schedule.ts";
 import { PROTOCOL } from "../../core/wire/messages.ts";
 import { tensorData, wireFloat32, wireInt32, type WireTensors } from "../../core/wire/tensor.ts";
@@ -313,12 +313,6 @@ export async function distributedGradient(
   }
   timing.reduce = now() - t1;
   return { gradients, lossSum, moments };
-}
-
-/** `a ← a + b` for every tensor of `a` (in place, float32 sums), returning `a`. */
-function addTensorsInto(a: Tensors, b: Tensors): Tensors {
-  for (const name of Object.keys(a)) addInto(a[name], b[name]);
-  return a;
 }
 
 function toWire(plan: ModelPlan, tensors: Tensors): WireTensors {

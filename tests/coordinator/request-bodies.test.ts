@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { decode, encode, encodeEntries, mapHeader } from "../../core/wire/codec.ts";
 import { wireFloat32, wireInt32 } from "../../core/wire/tensor.ts";
 import { BufferPool } from "../../coordinator/pool/buffer-pool.ts";
-import { RequestBodies } from "../../coordinator/pool/request-bodies.ts";
+import { type Prepared, RequestBodies, type RequestBody } from "../../coordinator/pool/request-bodies.ts";
 import { Domain, Rng } from "../../core/random.ts";
 
 const rng = new Rng(11, Domain.test);
@@ -41,6 +41,16 @@ function shardOf(context: ReturnType<typeof stepContext>, chunk: number) {
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
+/** Prepares every open body and checks that it decodes to its task and carries its own SHA-256. */
+function expectBodiesOf(open: RequestBody[], tasks: object[]): Prepared[] {
+  return open.map((b, i) => {
+    const prepared = b.prepare();
+    expect(decode(prepared.body)).toEqual(tasks[i]);
+    expect(prepared.digest).toBe(sha256(prepared.body));
+    return prepared;
+  });
+}
+
 describe("encodeEntries and mapHeader", () => {
   it("join two records with disjoint keys into one map that decodes as their union", () => {
     const a = encodeEntries({ x: 1, y: [1, 2] });
@@ -67,11 +77,7 @@ describe("RequestBodies", () => {
     const tasks = [0, 1, 2, 3].map((c) => shardOf(context, c));
     const open = tasks.map((t) => bodies.open(t));
     expect(bodies.openContexts).toBe(1);
-    const prepared = open.map((b) => b.prepare());
-    prepared.forEach((p, i) => {
-      expect(decode(p.body)).toEqual(tasks[i]);
-      expect(p.digest).toBe(sha256(p.body));
-    });
+    const prepared = expectBodiesOf(open, tasks);
     // The shared fields stand at the front of every body, byte for byte.
     const front = prepared[0].body.subarray(0, 200_000);
     for (const p of prepared) expect(Buffer.compare(p.body.subarray(0, 200_000), front)).toBe(0);
@@ -112,11 +118,7 @@ describe("RequestBodies", () => {
     const tasks = [shardOf(one, 0), shardOf(two, 0), shardOf(one, 1), shardOf(two, 1)];
     const open = tasks.map((t) => bodies.open(t));
     expect(bodies.openContexts).toBe(2);
-    open.forEach((b, i) => {
-      const { body, digest } = b.prepare();
-      expect(decode(body)).toEqual(tasks[i]);
-      expect(digest).toBe(sha256(body));
-    });
+    expectBodiesOf(open, tasks);
     for (const b of open) b.close();
   });
 
@@ -129,12 +131,9 @@ describe("RequestBodies", () => {
     context.parameters["dense0.W"].data.fill(0.25);
     const tasks = [shardOf(context, 2), shardOf(context, 3)];
     const second = tasks.map((t) => bodies.open(t));
-    second.forEach((b, i) => {
-      const { body, digest } = b.prepare();
-      expect(decode(body)).toEqual(tasks[i]);
+    for (const { body } of expectBodiesOf(second, tasks)) {
       expect((decode(body) as typeof tasks[0]).parameters["dense0.W"].data[7]).toBe(0.25);
-      expect(digest).toBe(sha256(body));
-    });
+    }
     for (const b of second) b.close();
   });
 
