@@ -46,8 +46,6 @@ export interface TrainOptions {
    * block over all chunks.
    */
   readonly blocks?: readonly Block[];
-  /** Also return the gradients of every chunk (row-major [chunks, ...shape]); implies one block per chunk. */
-  readonly perChunk?: boolean;
   /**
    * Compute every chunk's gradient on its own (default true), the condition for sums that do not
    * depend on the sharding. With false, weight gradients come from one matMul over the whole shard
@@ -79,8 +77,6 @@ export interface GradientResult {
   readonly gradients?: Tensors;
   /** Gradient sums of each requested block. */
   readonly blocks: readonly { readonly start: number; readonly count: number; readonly gradients: Tensors }[];
-  /** Per-chunk gradient sums, [chunks, ...shape], when `perChunk` was asked for. */
-  readonly chunkGradients?: Tensors;
   /** Chunk moments of every batch-norm layer (`batchnorm{i}`), before normalization. */
   readonly batchNorm: Record<string, ChunkMoments>;
 }
@@ -394,9 +390,7 @@ export async function computeGradients(
   checkTensors(params, plan.parameters, "parameters");
   const groups = groupsOf(m, options.chunkSize);
   const totalChunks = groups.reduce((s, g) => s + g.chunks, 0);
-  const blocks = options.perChunk
-    ? Array.from({ length: totalChunks }, (_, c) => ({ start: c, count: 1 }))
-    : options.blocks ?? [{ start: 0, count: totalChunks }];
+  const blocks = options.blocks ?? [{ start: 0, count: totalChunks }];
   checkBlocks(blocks, totalChunks);
   const exact = options.exactChunks ?? true;
   if (!exact && (blocks.length !== 1 || blocks[0].count !== totalChunks)) {
@@ -485,7 +479,6 @@ export async function computeGradients(
     chunks,
     gradients: whole ? blockSums[0] : options.blocks ? undefined : treeOfBlocks(blocks, blockSums, totalChunks),
     blocks: blocks.map((b, i) => ({ start: b.start, count: b.count, gradients: blockSums[i] })),
-    chunkGradients: options.perChunk ? concatBlocks(plan, blockSums) : undefined,
     batchNorm: moments,
   };
 }
@@ -503,17 +496,6 @@ function treeOfBlocks(blocks: readonly Block[], sums: Tensors[], totalChunks: nu
   const out: Tensors = {};
   for (const name of Object.keys(sums[0] ?? {})) {
     out[name] = combineBlocks(blocks.map((b, i) => ({ ...b, value: sums[i][name] })), totalChunks, addFloat32);
-  }
-  return out;
-}
-
-function concatBlocks(plan: ModelPlan, sums: Tensors[]): Tensors {
-  const out: Tensors = {};
-  for (const p of plan.parameters) {
-    const size = sizeOf(p.shape);
-    const all = new Float32Array(sums.length * size);
-    sums.forEach((s, c) => all.set(s[p.name], c * size));
-    out[p.name] = all;
   }
   return out;
 }
@@ -567,8 +549,4 @@ export async function evaluate(
     chunks: { count: chunkCount, loss: chunkLoss, correct: chunkCorrect },
     outputs,
   };
-}
-
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }

@@ -131,17 +131,19 @@ describe("chunks are computed on their own", () => {
     const params = initParameters(p, 3);
     const S = 8, m = 6 * S + 5;
     const batch = randomBatch(p, m, 4, 500);
-    const opts = { step: 2, seed: 9, chunkSize: S, perChunk: true };
-    const whole = await computeGradients(p, params, batch, opts);
+    const opts = { step: 2, seed: 9, chunkSize: S };
+    // One block per chunk: the gradient of every chunk on its own.
+    const perChunk = (chunks: number) => ({ ...opts, blocks: Array.from({ length: chunks }, (_, c) => ({ start: c, count: 1 })) });
+    const whole = await computeGradients(p, params, batch, perChunk(7));
     for (const cuts of [[0, 1, 2, 3, 4, 5, 6, 7], [0, 3, 7], [0, 5, 6, 7], [0, 2, 7]]) {
       for (let s = 0; s + 1 < cuts.length; s++) {
         const a = cuts[s] * S, b = Math.min(cuts[s + 1] * S, m);
-        const part = await computeGradients(p, params, sliceBatch(p, batch, a, b), opts);
-        for (const info of p.parameters) {
-          const size = info.shape.reduce((x, y) => x * y, 1);
-          const expected = whole.chunkGradients![info.name].subarray(cuts[s] * size, cuts[s] * size + part.chunkGradients![info.name].length);
-          expect(part.chunkGradients![info.name], `${info.name} in shard ${a}..${b}`).toEqual(expected);
-        }
+        const part = await computeGradients(p, params, sliceBatch(p, batch, a, b), perChunk(cuts[s + 1] - cuts[s]));
+        part.blocks.forEach((block, c) => {
+          for (const info of p.parameters) {
+            expect(block.gradients[info.name], `${info.name} of chunk ${cuts[s] + c} in shard ${a}..${b}`).toEqual(whole.blocks[cuts[s] + c].gradients[info.name]);
+          }
+        });
         expect([...part.chunks.loss]).toEqual([...whole.chunks.loss.subarray(cuts[s], cuts[s + 1])]);
         const bn = part.batchNorm.batchnorm1, bnWhole = whole.batchNorm.batchnorm1;
         expect(bn.mean).toEqual(bnWhole.mean.subarray(cuts[s] * 24, cuts[s] * 24 + bn.mean.length));
@@ -247,6 +249,6 @@ describe("the inexact fast path", () => {
       expect(diff / norm, info.name).toBeLessThan(1e-5);
     }
     expect(fast.batchNorm).toEqual(exact.batchNorm); // batch norm is per chunk either way
-    await expect(computeGradients(p, params, batch, { ...opts, exactChunks: false, perChunk: true })).rejects.toThrow(/need 'exactChunks'/);
+    await expect(computeGradients(p, params, batch, { ...opts, exactChunks: false, blocks: [{ start: 0, count: 1 }] })).rejects.toThrow(/need 'exactChunks'/);
   });
 });
