@@ -58,6 +58,8 @@ export class JobManager {
   readonly #options: JobManagerOptions;
   readonly #running = new Map<string, { controller: AbortController; record: JobRecord; done: Promise<void> }>();
   readonly #pools = new Map<string, Promise<WorkerPool>>();
+  /** Records of jobs that ended (failed) but could not be written (a full disk): shown instead of the stale stored one. */
+  readonly #unsaved = new Map<string, JobRecord>();
 
   constructor(options: JobManagerOptions) {
     this.#store = options.store;
@@ -158,19 +160,23 @@ export class JobManager {
     return record;
   }
 
-  /** Resumes the jobs that were running (or queued) when the coordinator stopped. */
+  /**
+   * Resumes the jobs that were running (or queued) when the coordinator stopped. A job that cannot
+   * be resumed (its checkpoint damaged beyond the previous one, its metrics log not writable) fails
+   * with the reason; the others resume. Returns how many resumed.
+   */
   async resumeAll(): Promise<number> {
     let resumed = 0;
     for (const job of await this.#store.listJobs()) {
       if (job.status !== "running" && job.status !== "queued") continue;
-      const bytes = await this.#store.getCheckpoint(job.id);
-      let checkpoint: Checkpoint | null = null;
-      if (bytes) {
-        checkpoint = decode(bytes) as Checkpoint;
-        const metrics = await this.#store.readMetrics(job.id);
-        await this.#store.writeMetrics(job.id, metrics.slice(0, checkpoint.metricsCount));
-      } else {
-        await this.#store.writeMetrics(job.id, []);
+      let checkpoint: Checkpoint | null;
+      try {
+        checkpoint = await this.#resumePoint(job.id);
+      } catch (error) {
+        const message = `cannot resume: ${error instanceof Error ? error.message : String(error)}`;
+        console.error(`coordinator: job ${job.id} ${message}`);
+        await this.#fail(job, message);
+        continue;
       }
       this.#start(job, checkpoint);
       resumed++;
@@ -178,13 +184,47 @@ export class JobManager {
     return resumed;
   }
 
+  /** A job's last checkpoint (null: start over), its metrics log cut back to that checkpoint. */
+  async #resumePoint(id: string): Promise<Checkpoint | null> {
+    const bytes = await this.#store.getCheckpoint(id);
+    if (!bytes) {
+      await this.#store.writeMetrics(id, []);
+      return null;
+    }
+    const checkpoint = decode(bytes) as Checkpoint;
+    if (typeof checkpoint !== "object" || checkpoint === null || !Number.isSafeInteger(checkpoint.metricsCount) || typeof checkpoint.state !== "object") {
+      throw new TypeError(`jobs/${id}/checkpoint.msgpack is damaged: it is not a checkpoint {state, metricsCount}`);
+    }
+    const metrics = await this.#store.readMetrics(id);
+    await this.#store.writeMetrics(id, metrics.slice(0, checkpoint.metricsCount));
+    return checkpoint;
+  }
+
+  /**
+   * Records a job as failed with `message` and publishes the `failed` event. When the record cannot
+   * be written (a full disk), the failed record is kept in memory and shown instead of the stored
+   * one, which still says running: the next start resumes the job from its last checkpoint.
+   */
+  async #fail(job: JobRecord, message: string): Promise<JobRecord> {
+    const failed: JobRecord = { ...job, status: "failed", finishedAt: new Date().toISOString(), error: message };
+    try {
+      await this.#store.putJob(failed);
+      this.#unsaved.delete(job.id);
+    } catch (error) {
+      console.error(`coordinator: job ${job.id} failed (${message}) and its record could not be saved:`, error instanceof Error ? error.message : error);
+      this.#unsaved.set(job.id, failed);
+    }
+    this.events.publish(job.id, "failed", { status: "failed", error: message });
+    return failed;
+  }
+
   async get(id: string): Promise<JobRecord | null> {
-    return this.#running.get(id)?.record ?? (await this.#store.getJob(id));
+    return this.#running.get(id)?.record ?? this.#unsaved.get(id) ?? (await this.#store.getJob(id));
   }
 
   async list(): Promise<JobRecord[]> {
     const stored = await this.#store.listJobs();
-    return stored.map((j) => this.#running.get(j.id)?.record ?? j);
+    return stored.map((j) => this.#running.get(j.id)?.record ?? this.#unsaved.get(j.id) ?? j);
   }
 
   metrics(id: string): Promise<MetricsEntry[]> {
@@ -197,7 +237,7 @@ export class JobManager {
     if (running) {
       running.controller.abort();
       await running.done;
-      return this.#store.getJob(id);
+      return this.#unsaved.get(id) ?? this.#store.getJob(id);
     }
     const job = await this.#store.getJob(id);
     if (!job) return null;
@@ -267,7 +307,10 @@ export class JobManager {
     const controller = new AbortController();
     const entry = { controller, record: initial, done: Promise.resolve() };
     this.#running.set(initial.id, entry);
-    entry.done = this.#run(entry, checkpoint).finally(() => this.#running.delete(initial.id));
+    // #run records every failure on the job; what escapes it is logged, never left to kill the process.
+    entry.done = this.#run(entry, checkpoint)
+      .catch((error) => console.error(`coordinator: job ${initial.id} stopped unexpectedly:`, error))
+      .finally(() => this.#running.delete(initial.id));
   }
 
   async #run(entry: { controller: AbortController; record: JobRecord }, checkpoint: Checkpoint | null): Promise<void> {
@@ -352,16 +395,19 @@ export class JobManager {
       await update({ status: "succeeded", finishedAt: new Date().toISOString(), metrics: result.metrics, diagnosis: result.diagnosis }, true);
       this.events.publish(id, "done", { status: "succeeded", metrics: result.metrics, diagnosis: result.diagnosis });
     } catch (error) {
-      await flush().catch(() => {});
+      await flush().catch(() => {}); // a failing store fails the job below with its own error
       if (entry.controller.signal.aborted) {
         if (entry.controller.signal.reason === "shutdown") return; // resumes on restart
-        await update({ status: "cancelled", finishedAt: new Date().toISOString() }, true);
-        this.events.publish(id, "cancelled", { status: "cancelled" });
-        return;
+        try {
+          await update({ status: "cancelled", finishedAt: new Date().toISOString() }, true);
+          this.events.publish(id, "cancelled", { status: "cancelled" });
+          return;
+        } catch (saveError) {
+          error = saveError; // the cancellation could not be recorded: fail with that instead
+        }
       }
       const message = error instanceof Error ? error.message : String(error);
-      await update({ status: "failed", finishedAt: new Date().toISOString(), error: message }, true);
-      this.events.publish(id, "failed", { status: "failed", error: message });
+      entry.record = await this.#fail(entry.record, message);
     }
   }
 

@@ -33,6 +33,37 @@ export interface JobRecord {
 }
 
 
+/**
+ * What a store could not do: `damaged`, a stored file that fails its checksum (or, for a file of the
+ * previous version without one, does not parse); `write`, a write that failed (a full disk, an I/O
+ * error). The message names the file, relative to the data directory.
+ */
+export class StoreError extends Error {
+  override name = "StoreError";
+  constructor(readonly kind: "damaged" | "write", message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The record shown for a job whose job.json is damaged beyond its previous copy: failed, with the
+ * reason, so that the job is listed and explains itself while every other job goes on.
+ */
+export function damagedJobRecord(id: string, message: string, createdAt: string): JobRecord {
+  return {
+    id, name: id, status: "failed", spec: null, createdAt, startedAt: null, finishedAt: null,
+    progress: { epoch: 0, epochs: 0, step: 0, steps: 0, member: 0, members: 0 },
+    metrics: { trainLoss: null, trainError: null, devLoss: null, devError: null, testLoss: null, testError: null },
+    diagnosis: null, error: message, throughput: { examplesPerSecond: null }, timing: { stepMs: null, breakdown: null },
+    workers: [], studyId: null, bestDev: null,
+  };
+}
+
+/**
+ * Reads throw StoreError `damaged` for a file that fails its check (`getJob` instead returns
+ * `damagedJobRecord`, and the listings leave out what they cannot read); writes throw StoreError
+ * `write` and leave the previous file in place.
+ */
 export interface JobStore {
   putJob(job: JobRecord): Promise<void>;
   getJob(id: string): Promise<JobRecord | null>;
@@ -41,7 +72,9 @@ export interface JobStore {
   readMetrics(id: string): Promise<MetricsEntry[]>;
   /** Replaces the metrics log (used on resume to drop entries newer than the checkpoint). */
   writeMetrics(id: string, entries: readonly MetricsEntry[]): Promise<void>;
+  /** Keeps the checkpoint it replaces until the new one is durable (`getCheckpoint` falls back to it). */
   putCheckpoint(id: string, bytes: Uint8Array): Promise<void>;
+  /** The newest whole checkpoint: the previous one when the newest is damaged or missing. */
   getCheckpoint(id: string): Promise<Uint8Array | null>;
   putModel(id: string, bytes: Uint8Array): Promise<void>;
   getModel(id: string): Promise<Uint8Array | null>;
