@@ -14,8 +14,10 @@
  * ±60 s) before the body is read, so an unauthenticated client cannot make the worker read a
  * large body; then the body is read under the size limit; the body digest and HMAC run in Web
  * Crypto (off the main thread in Node and Deno) while the body is decoded and validated, and both
- * must succeed before anything is computed. Compute goes through one queue per isolate (the tfjs
- * backend is process-global, see serial-queue.ts).
+ * must succeed before anything is computed; a signature this isolate has served before is a 401
+ * `replayed` (replay-cache.ts). A signed GET /v1/health is verified the same way and says so
+ * (`authenticated`), so the coordinator's probe detects a wrong secret. Compute goes through one
+ * queue per isolate (the tfjs backend is process-global, see serial-queue.ts).
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -25,14 +27,24 @@ import { computePlannedGradients, evaluatePlanned } from "../core/shard.ts";
 import { availableBackends, tf, useBackend, type BackendName } from "../core/tf.ts";
 import { PROTOCOL, type HealthResponse, type Timing } from "../core/wire/messages.ts";
 import { decodeEvaluateRequest, decodeGradientsRequest } from "../core/wire/request-plan.ts";
-import { bodyDigest, importSigningKey, precheckSignature, verifyRequest, type VerifyResult } from "../core/wire/signing.ts";
-import { WireError } from "../core/wire/wire-error.ts";
+import {
+  bodyDigest,
+  importSigningKey,
+  precheckSignature,
+  SIGNATURE_HEADER,
+  SIGNATURE_WINDOW_SECONDS,
+  TIMESTAMP_HEADER,
+  verifyRequest,
+  type VerifyResult,
+} from "../core/wire/signing.ts";
 import type { DecodeArena } from "../core/wire/codec.ts";
 import { ArenaPool } from "./arena-pool.ts";
 import { encodeReply } from "./encode-reply.ts";
 import { HttpError } from "../core/http/http-error.ts";
+import { ValidationError } from "../core/validation-error.ts";
 import { oneChunkStream } from "../core/http/one-chunk-stream.ts";
 import { readBody } from "../core/http/read-body.ts";
+import { ReplayCache } from "./replay-cache.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { VERSION } from "./version.ts";
 import { resolveLimits } from "./worker-limits.ts";
@@ -79,6 +91,7 @@ export function createApp(options: WorkerOptions): Hono {
   // Imported on first use: some runtimes (workerd) allow no async work while a module loads.
   let key: Promise<CryptoKey> | undefined;
   let inFlight = 0;
+  const replays = new ReplayCache();
 
   /** Starts hashing the body at once (before the first await), so it overlaps with decoding. */
   async function authenticate(request: Request, body: Uint8Array): Promise<VerifyResult> {
@@ -88,6 +101,33 @@ export function createApp(options: WorkerOptions): Hono {
     const url = new URL(request.url);
     const input = { method: request.method, path: url.pathname + url.search, body, headers: request.headers, now: clock() };
     return verifyRequest(await key, { ...input, digest: await digest });
+  }
+
+  /** The checks of a signed request that need no body: headers well formed, in the window, not a replay. */
+  function precheck(headers: Headers): void {
+    const now = clock();
+    const problem = precheckSignature(headers, now);
+    if (problem !== null) throw new HttpError(401, "unauthorized", `Request rejected: ${problem}`);
+    if (replays.has(headers.get(SIGNATURE_HEADER)!, now)) throw replayed();
+  }
+
+  /** Records a verified signature until its timestamp leaves the window; a 401 when it was seen before. */
+  function acceptOnce(headers: Headers): void {
+    const until = (Number(headers.get(TIMESTAMP_HEADER)) + SIGNATURE_WINDOW_SECONDS) * 1000;
+    if (!replays.accept(headers.get(SIGNATURE_HEADER)!, until, clock())) throw replayed();
+  }
+
+  /**
+   * A signed health check proves the caller's secret: true when its signature verifies (401 when it
+   * does not). False when unsigned (probes and load balancers read health unsigned) or insecure.
+   */
+  async function healthAuthenticated(request: Request): Promise<boolean> {
+    if (secret === "" || (request.headers.get(SIGNATURE_HEADER) === null && request.headers.get(TIMESTAMP_HEADER) === null)) return false;
+    precheck(request.headers);
+    const verdict = await authenticate(request, new Uint8Array(0));
+    if (!verdict.ok) throw new HttpError(401, "unauthorized", `Request rejected: ${verdict.reason}`);
+    acceptOnce(request.headers);
+    return true;
   }
 
   async function checkBackend(requested: BackendName | undefined): Promise<BackendName> {
@@ -126,10 +166,7 @@ export function createApp(options: WorkerOptions): Hono {
     const arena = arenas.acquire();
     try {
       const t0 = performance.now();
-      if (secret !== "") {
-        const problem = precheckSignature(request.headers, clock());
-        if (problem !== null) throw new HttpError(401, "unauthorized", `Request rejected: ${problem}`);
-      }
+      if (secret !== "") precheck(request.headers);
       const body = await readBody(request, limits.maxBodyBytes, " (limits.maxBodyBytes in GET /v1/health): send fewer examples per shard");
       const t1 = performance.now();
       // Web Crypto copies the body synchronously before hashing it off the main thread (the spec
@@ -147,6 +184,7 @@ export function createApp(options: WorkerOptions): Hono {
       const verdict = await pending;
       const t3 = performance.now();
       if (!verdict.ok) throw new HttpError(401, "unauthorized", `Request rejected: ${verdict.reason}`);
+      if (secret !== "") acceptOnce(request.headers);
       if (invalid !== undefined || planned === undefined) throw invalid;
       const requested = planned.request.backend;
       const backend = await checkBackend(requested);
@@ -182,6 +220,7 @@ export function createApp(options: WorkerOptions): Hono {
   app.post("/v1/gradients", (c) => serve(c.req.raw, (bytes, arena) => decodeGradientsRequest(bytes, limits, arena), computePlannedGradients));
   app.post("/v1/evaluate", (c) => serve(c.req.raw, (bytes, arena) => decodeEvaluateRequest(bytes, limits, arena), evaluatePlanned));
   app.get("/v1/health", async (c) => {
+    const authenticated = await healthAuthenticated(c.req.raw);
     const backends = await availableBackends();
     const health: HealthResponse = {
       protocol: PROTOCOL,
@@ -191,6 +230,7 @@ export function createApp(options: WorkerOptions): Hono {
       backends,
       simd: backends.includes("wasm") && (await wasmSimd()),
       auth: secret === "" ? "none" : "hmac-sha256",
+      authenticated,
       limits: { ...limits },
     };
     return c.json(health);
@@ -213,9 +253,15 @@ export function createApp(options: WorkerOptions): Hono {
   return app;
 }
 
+/** A 401 for a signature this isolate has already served (edge-functions/replay-cache.ts). */
+function replayed(): HttpError {
+  return new HttpError(401, "replayed", "Request rejected: this signature was already used (a replayed request); sign every request afresh, with a new x-edgeprop-nonce");
+}
+
 function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof WireError) return new HttpError(400, error.code, error.message, error.field === undefined ? {} : { field: error.field });
+  // Every validator (wire schemas, model spec) throws a ValidationError; a TypeError is a defect (500).
+  if (error instanceof ValidationError) return new HttpError(400, error.code, error.message, error.field === undefined ? {} : { field: error.field });
   if (error instanceof HTTPException && error.status < 500) {
     return new HttpError(error.status, "bad_request", error.message || "Bad request");
   }

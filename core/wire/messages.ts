@@ -230,6 +230,12 @@ export const HealthResponseSchema = v.object({
   simd: v.boolean(),
   /** `hmac-sha256` when requests must be signed, `none` for an insecure local worker. */
   auth: v.picklist(["hmac-sha256", "none"]),
+  /**
+   * Whether this health request's own signature was verified: a signed health check proves the
+   * caller's secret (a wrong one is a 401). False for an unsigned request or an insecure worker;
+   * absent from workers that predate signed health checks.
+   */
+  authenticated: v.optional(v.boolean()),
   limits: LimitsSchema,
 });
 export type HealthResponse = v.InferOutput<typeof HealthResponseSchema>;

@@ -9,17 +9,25 @@
  *     <path>          URL pathname plus query string exactly as requested, e.g. /v1/gradients
  *     <timestamp>     Unix time in whole seconds, decimal, the `x-edgeprop-timestamp` header
  *     <body digest>   lower-case hex SHA-256 of the body bytes (of the empty string for no body)
+ *     <nonce>         only when the request has an `x-edgeprop-nonce` header: its value, 32
+ *                     lower-case hex digits (16 random bytes)
  *
  * `x-edgeprop-signature` = lower-case hex HMAC-SHA256(key = UTF-8 bytes of the secret, canonical).
  * A verifier recomputes it and compares in constant time, and rejects a timestamp more than 60 s
  * from its clock. The first line names the scheme so that a signature can never be confused with
- * another HMAC made with the same secret. Within the window an identical request can be replayed;
- * a worker is stateless and the replay only recomputes the same shard, so that costs CPU, not
- * integrity. A body or path changed in transit fails the signature.
+ * another HMAC made with the same secret. A body or path changed in transit fails the signature.
+ *
+ * The timestamp has whole seconds, so without a nonce two sends of the same body to the same path
+ * within a second (a retry) carry the same signature; the nonce makes every send's signature
+ * unique, which lets a worker refuse a signature it has seen before (edge-functions/replay-cache.ts).
+ * The coordinator signs every request with a fresh nonce. A request without the header verifies as
+ * before (five lines), so older clients still work; workers older than the nonce verify five lines
+ * whatever the headers say, and therefore reject a request that has one ("signature does not match").
  */
 
 export const TIMESTAMP_HEADER = "x-edgeprop-timestamp";
 export const SIGNATURE_HEADER = "x-edgeprop-signature";
+export const NONCE_HEADER = "x-edgeprop-nonce";
 /** Largest accepted difference between the request's timestamp and the verifier's clock. */
 export const SIGNATURE_WINDOW_SECONDS = 60;
 const SCHEME = "EDGEPROP-HMAC-SHA256";
@@ -49,8 +57,14 @@ export async function bodyDigest(body: Uint8Array): Promise<string> {
 }
 
 /** The canonical string that is signed (exported for tests and other implementations). */
-export function canonicalString(method: string, path: string, timestamp: string, digest: string): string {
-  return `${SCHEME}\n${method.toUpperCase()}\n${path}\n${timestamp}\n${digest}`;
+export function canonicalString(method: string, path: string, timestamp: string, digest: string, nonce?: string): string {
+  const base = `${SCHEME}\n${method.toUpperCase()}\n${path}\n${timestamp}\n${digest}`;
+  return nonce === undefined ? base : `${base}\n${nonce}`;
+}
+
+/** A fresh nonce: 16 random bytes as 32 lower-case hex digits. */
+export function newNonce(): string {
+  return hex(crypto.getRandomValues(new Uint8Array(16)).buffer);
 }
 
 async function keyOf(secret: SigningSecret): Promise<CryptoKey> {
@@ -70,12 +84,15 @@ export interface SignInput {
   readonly now?: number;
   /** A digest of `body` computed earlier (lower-case hex SHA-256), to avoid hashing twice. */
   readonly digest?: string;
+  /** Signed and sent as `x-edgeprop-nonce` when given ({@link newNonce}): makes the signature unique. */
+  readonly nonce?: string;
 }
 
 /** The two headers that authenticate a request. */
 export interface SignatureHeaders {
   readonly [TIMESTAMP_HEADER]: string;
   readonly [SIGNATURE_HEADER]: string;
+  readonly [NONCE_HEADER]?: string;
 }
 
 /** The `x-edgeprop-timestamp` value: Unix seconds, decimal. */
@@ -87,8 +104,13 @@ function timestampOf(now: number = Date.now()): string {
 export async function signRequest(secret: SigningSecret, input: SignInput): Promise<SignatureHeaders> {
   const timestamp = timestampOf(input.now);
   const [key, digest] = await Promise.all([keyOf(secret), input.digest ?? bodyDigest(input.body)]);
-  const signature = await hmacHex(key, canonicalString(input.method, input.path, timestamp, digest));
-  return { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature };
+  const signature = await hmacHex(key, canonicalString(input.method, input.path, timestamp, digest, input.nonce));
+  return headersOf(timestamp, signature, input.nonce);
+}
+
+function headersOf(timestamp: string, signature: string, nonce: string | undefined): SignatureHeaders {
+  const headers = { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature };
+  return nonce === undefined ? headers : { ...headers, [NONCE_HEADER]: nonce };
 }
 
 /**
@@ -99,8 +121,8 @@ export async function signRequest(secret: SigningSecret, input: SignInput): Prom
  */
 export function signRequestWith(hmac: (canonical: string) => string, input: Omit<SignInput, "body"> & { readonly digest: string }): SignatureHeaders {
   const timestamp = timestampOf(input.now);
-  const signature = hmac(canonicalString(input.method, input.path, timestamp, input.digest));
-  return { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature };
+  const signature = hmac(canonicalString(input.method, input.path, timestamp, input.digest, input.nonce));
+  return headersOf(timestamp, signature, input.nonce);
 }
 
 export interface VerifyInput extends SignInput {
@@ -129,6 +151,8 @@ export function precheckSignature(headers: { get(name: string): string | null },
   if (timestamp === null || signature === null) return `missing ${timestamp === null ? TIMESTAMP_HEADER : SIGNATURE_HEADER} header`;
   if (!/^[0-9]{1,12}$/.test(timestamp)) return `malformed ${TIMESTAMP_HEADER} header (Unix seconds expected)`;
   if (!/^[0-9a-f]{64}$/.test(signature)) return `malformed ${SIGNATURE_HEADER} header (64 lower-case hex digits expected)`;
+  const nonce = headers.get(NONCE_HEADER);
+  if (nonce !== null && !/^[0-9a-f]{32}$/.test(nonce)) return `malformed ${NONCE_HEADER} header (32 lower-case hex digits expected)`;
   const skew = Number(timestamp) - now / 1000;
   if (Math.abs(skew) > SIGNATURE_WINDOW_SECONDS) {
     return `timestamp is ${Math.round(Math.abs(skew))} s ${skew < 0 ? "old" : "in the future"}, outside the ±${SIGNATURE_WINDOW_SECONDS} s window (check the clocks)`;
@@ -146,6 +170,7 @@ export async function verifyRequest(secret: SigningSecret, input: VerifyInput): 
   const timestamp = input.headers.get(TIMESTAMP_HEADER)!;
   const signature = input.headers.get(SIGNATURE_HEADER)!;
   const [key, digest] = await Promise.all([keyOf(secret), input.digest ?? bodyDigest(input.body)]);
-  const expected = await hmacHex(key, canonicalString(input.method, input.path, timestamp, digest));
+  const nonce = input.headers.get(NONCE_HEADER) ?? undefined;
+  const expected = await hmacHex(key, canonicalString(input.method, input.path, timestamp, digest, nonce));
   return constantTimeEqual(expected, signature) ? { ok: true } : { ok: false, reason: "signature does not match" };
 }

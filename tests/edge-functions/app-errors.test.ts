@@ -7,7 +7,7 @@ import { parseModelSpec, planModel } from "../../core/model/spec.ts";
 import { tf, useBackend } from "../../core/tf.ts";
 import { encode } from "../../core/wire/codec.ts";
 import { ErrorBodySchema } from "../../core/wire/messages.ts";
-import { signRequest } from "../../core/wire/signing.ts";
+import { newNonce, signRequest } from "../../core/wire/signing.ts";
 import * as v from "valibot";
 import { randomBatch } from "../helpers/batches.ts";
 import { postMessage, signedRequest } from "../helpers/worker-client.ts";
@@ -91,7 +91,7 @@ describe("413: oversized bodies", () => {
   });
 
   it("rejects a body whose length is not the declared Content-Length", async () => {
-    const headers = await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body: new Uint8Array(20) });
+    const headers = await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body: new Uint8Array(20), nonce: newNonce() });
     const request = new Request(`${BASE}/v1/gradients`, { method: "POST", body: new Uint8Array(20), headers: { ...headers, "content-length": "10" } });
     await expectError(await send(request), 400, "invalid_body");
   });
@@ -105,7 +105,7 @@ describe("413: oversized bodies", () => {
         else controller.enqueue(new Uint8Array(16 * 1024));
       },
     });
-    const headers = await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body: new Uint8Array(0) });
+    const headers = await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body: new Uint8Array(0), nonce: newNonce() });
     const request = new Request(`${BASE}/v1/gradients`, { method: "POST", body: stream, headers: { ...headers }, duplex: "half" } as RequestInit);
     await expectError(await send(request), 413, "payload_too_large");
     expect(pulled).toBeLessThan(10);
@@ -133,7 +133,7 @@ describe("409, 404, 405, 503", () => {
     // A body that never ends holds the first request in its read.
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
-    const headers = await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body: new Uint8Array(0) });
+    const headers = await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body: new Uint8Array(0), nonce: newNonce() });
     const stuck = busy.request(new Request(`${BASE}/v1/gradients`, { method: "POST", body: stream, headers: { ...headers }, duplex: "half" } as RequestInit));
     await new Promise((r) => setTimeout(r, 10));
     const response = await postMessage((r) => busy.request(r), BASE, "/v1/gradients", valid(), { secret: SECRET });

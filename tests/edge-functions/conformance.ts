@@ -19,7 +19,7 @@ import { addFloat32, alignedBlocks, combineBlocks } from "../../core/reduce-tree
 import { useBackend } from "../../core/tf.ts";
 import { encode } from "../../core/wire/codec.ts";
 import { decodeEvaluateResponse, decodeGradientsResponse, parseHealth, type HealthResponse } from "../../core/wire/messages.ts";
-import { signRequest } from "../../core/wire/signing.ts";
+import { newNonce, signRequest } from "../../core/wire/signing.ts";
 import { randomBatch, sliceBatch } from "../helpers/batches.ts";
 
 export type Runtime = "node" | "deno" | "workerd";
@@ -100,7 +100,7 @@ function gradientsBody(b: Batch, extra: Record<string, unknown> = {}): Uint8Arra
 
 async function post(url: string, path: string, body: Uint8Array, secret: string | null = SECRET): Promise<Response> {
   const headers: Record<string, string> = { "content-type": "application/x-msgpack" };
-  if (secret !== null) Object.assign(headers, await signRequest(secret, { method: "POST", path, body }));
+  if (secret !== null) Object.assign(headers, await signRequest(secret, { method: "POST", path, body, nonce: newNonce() }));
   return fetch(url + path, { method: "POST", headers, body: body as Uint8Array<ArrayBuffer> });
 }
 
@@ -138,7 +138,7 @@ function worstGradientDiff(got: Record<string, { data: Float32Array }>, want: Te
 export async function sameSignedRequest(urls: readonly string[]): Promise<Record<string, { data: Float32Array }>[]> {
   const body = gradientsBody(batch);
   const path = "/v1/gradients";
-  const headers = { "content-type": "application/x-msgpack", ...(await signRequest(SECRET, { method: "POST", path, body })) };
+  const headers = { "content-type": "application/x-msgpack", ...(await signRequest(SECRET, { method: "POST", path, body, nonce: newNonce() })) };
   return Promise.all(urls.map(async (url) => {
     const response = await fetch(url.replace(/\/$/, "") + path, { method: "POST", headers, body: body as Uint8Array<ArrayBuffer> });
     return decodeGradientsResponse(await okBytes(response)).gradients!;
@@ -204,7 +204,7 @@ export function edgeFunctionConformance(runtime: Runtime, options: ConformanceOp
 
     it("refuses bodies over its limit with a 413, declared or streamed, and then still computes", async () => {
       const limit = 32 * 1024 * 1024;
-      const headers = { "content-type": "application/x-msgpack", ...(await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body: new Uint8Array(0) })) };
+      const headers = { "content-type": "application/x-msgpack", ...(await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body: new Uint8Array(0), nonce: newNonce() })) };
       // Declared over the limit: the answer comes before a byte of the body is sent.
       const declared = await new Promise<{ status: number; body: string }>((resolve, reject) => {
         const request = http.request(`${url}/v1/gradients`, { method: "POST", headers: { ...headers, "content-length": String(limit + 1) } }, (response) => {
@@ -239,7 +239,7 @@ export function edgeFunctionConformance(runtime: Runtime, options: ConformanceOp
       // On a new connection (the coordinator's transport, fresh): a server may close the one it
       // refused a body on (Node does), and fetch would reuse it. The worker itself must still compute.
       const body = gradientsBody(batch);
-      const signed = { "content-type": "application/x-msgpack", ...(await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body })) };
+      const signed = { "content-type": "application/x-msgpack", ...(await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body, nonce: newNonce() })) };
       const transport = new HttpTransport();
       let bytes: Uint8Array;
       try {

@@ -4,7 +4,7 @@
  * process (`fetch`) or an in-process app (`app.request`).
  */
 import { encode } from "../../core/wire/codec.ts";
-import { signRequest, type SigningSecret } from "../../core/wire/signing.ts";
+import { newNonce, signRequest, type SigningSecret } from "../../core/wire/signing.ts";
 
 /** Anything that answers a Request: `fetch` or a Hono app's `request`. */
 export type Send = (request: Request) => Promise<Response> | Response;
@@ -22,7 +22,7 @@ export interface PostOptions {
 export async function signedRequest(base: string, path: string, body: Uint8Array, options: PostOptions = {}): Promise<Request> {
   const headers: Record<string, string> = { "content-type": "application/x-msgpack" };
   if (options.secret !== undefined) {
-    Object.assign(headers, await signRequest(options.secret, { method: "POST", path, body, now: options.now }));
+    Object.assign(headers, await signRequest(options.secret, { method: "POST", path, body, now: options.now, nonce: newNonce() }));
   }
   Object.assign(headers, options.headers);
   return new Request(new URL(path, base), { method: "POST", headers, body: body as Uint8Array<ArrayBuffer> });
