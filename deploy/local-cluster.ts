@@ -1,8 +1,9 @@
 /**
  * The local multi-process cluster: edge workers and a coordinator as separate processes on
  * loopback, with a generated shared secret. Used by `edgeprop cluster up`, the demo (`npm start`)
- * and the e2e tests. Every process it starts is stopped by `stop()` (SIGTERM, then SIGKILL), and
- * the processes die with this one when it is interrupted.
+ * and the e2e tests. Every process it starts is stopped by `stop()` (SIGTERM, then SIGKILL): the
+ * coordinator first, then the workers, so that the coordinator's own shutdown (which keeps running
+ * jobs resumable) is not raced by its workers dying under a step.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -57,9 +58,21 @@ export interface ManagedProcess {
   kill(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** How long to wait for the "listening on" line (default 60 s). */
+  readonly timeoutMs?: number;
+  /**
+   * Start the process in a process group of its own, so that a terminal's Ctrl-C (sent to the whole
+   * foreground group) reaches only the parent, which then stops its children in order.
+   */
+  readonly ownProcessGroup?: boolean;
+  /** Aborting it while the process starts stops the process and rejects. */
+  readonly signal?: AbortSignal;
+}
+
 /** Starts a server process and waits for its "listening on URL" line (its output is kept for errors). */
-export async function startServerProcess(name: string, command: { file: string; args: readonly string[] }, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<ManagedProcess> {
-  const child = spawn(command.file, [...command.args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+export async function startServerProcess(name: string, command: { file: string; args: readonly string[] }, env: NodeJS.ProcessEnv, options: StartOptions = {}): Promise<ManagedProcess> {
+  const child = spawn(command.file, [...command.args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"], detached: options.ownProcessGroup ?? false });
   const output = { stdout: "", stderr: "" };
   for (const stream of ["stdout", "stderr"] as const) {
     child[stream]!.setEncoding("utf8").on("data", (s: string) => {
@@ -84,10 +97,14 @@ export async function startServerProcess(name: string, command: { file: string; 
     child.kill("SIGKILL");
     await exited;
   };
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
     const url = /listening on (http:\/\/[^\s;]+)/.exec(output.stdout)?.[1];
     if (url) return { name, url, child, stdout: () => output.stdout, stderr: () => output.stderr, stop, kill };
+    if (options.signal?.aborted) {
+      await stop(500);
+      throw new Error(`${name} was stopped while starting`);
+    }
     if (!alive() || Date.now() > deadline) {
       await stop(500);
       const last = `${output.stdout}\n${output.stderr}`.trim().split("\n").slice(-5).join(" | ");
@@ -106,6 +123,8 @@ export interface ClusterOptions {
   readonly host?: string;
   readonly dataDir?: string;
   readonly apiToken?: string;
+  /** Aborting it during start-up stops the processes started so far and rejects. */
+  readonly signal?: AbortSignal;
 }
 
 export interface Cluster {
@@ -129,20 +148,24 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<C
   delete env.EDGEPROP_INSECURE;
   if (options.apiToken) env.EDGEPROP_API_TOKEN = options.apiToken;
   const dataDir = options.dataDir ?? join(process.cwd(), ".edgeprop");
-  const processes: ManagedProcess[] = [];
+  const start = { ownProcessGroup: true, signal: options.signal };
+  const workers: ManagedProcess[] = [];
+  let coordinator: ManagedProcess | undefined;
   const stop = async () => {
-    await Promise.all(processes.map((p) => p.stop()));
+    await coordinator?.stop();
+    await Promise.all(workers.map((p) => p.stop()));
   };
   try {
-    const workers = await Promise.all(
-      Array.from({ length: count }, (_, i) => startServerProcess(`worker ${i + 1} (${runtime})`, workerCommandLine(runtime, host, 0), env)),
+    const started = await Promise.allSettled(
+      Array.from({ length: count }, (_, i) => startServerProcess(`worker ${i + 1} (${runtime})`, workerCommandLine(runtime, host, 0), env, start)),
     );
-    processes.push(...workers);
+    for (const s of started) if (s.status === "fulfilled") workers.push(s.value);
+    const failed = started.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
     const command = coordinatorCommandLine(options.coordinatorRuntime ?? "deno");
     command.args.push("--port", String(options.port ?? 8080), "--host", host, "--data-dir", dataDir, "--workers", workers.map((w) => w.url).join(","));
-    const coordinator = await startServerProcess("coordinator", command, env);
-    processes.push(coordinator);
-    return { coordinatorUrl: coordinator.url, workerUrls: workers.map((w) => w.url), processes, dataDir, stop };
+    coordinator = await startServerProcess("coordinator", command, env, start);
+    return { coordinatorUrl: coordinator.url, workerUrls: workers.map((w) => w.url), processes: [...workers, coordinator], dataDir, stop };
   } catch (error) {
     await stop();
     throw error;

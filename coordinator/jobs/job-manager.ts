@@ -329,7 +329,11 @@ export class JobManager {
       await this.#store.appendMetrics(id, batch);
     };
     try {
-      await update({ status: "running", startedAt: entry.record.startedAt ?? new Date().toISOString(), error: null }, true);
+      // A spec that named no workers uses the coordinator's current defaults: after a restart those
+      // are the new cluster's workers, not the (gone) ones recorded when the job was submitted.
+      const defaults = this.#options.defaultWorkers;
+      const workers = spec.workers.urls.length === 0 && defaults.length > 0 ? defaults : entry.record.workers;
+      await update({ status: "running", startedAt: entry.record.startedAt ?? new Date().toISOString(), error: null, workers }, true);
       const plan = planModel(spec.model);
       const dataset = await this.#registry.load(spec.dataset.id);
       const data = prepareData(dataset, spec, plan);

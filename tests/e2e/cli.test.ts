@@ -3,13 +3,14 @@
  * `status`, `predict`, `cancel` on a second job, exit codes; then the cluster is stopped and none
  * of its processes is left. And `npm start` (the demo) under CI=true.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { edgepropBin, repoRoot, runCommand } from "../helpers/processes.ts";
+import { alive, descendantsOf } from "../helpers/process-tree.ts";
 
 let dir: string;
 let cluster: ChildProcess;
@@ -17,29 +18,6 @@ let clusterOutput = "";
 let coordinatorUrl = "";
 
 const cli = (args: string[], timeoutMs = 120_000) => runCommand(process.execPath, [edgepropBin, ...args], { timeoutMs });
-
-/** The processes `pid` started, and theirs: [pid, command line]. */
-function descendantsOf(pid: number): [number, string][] {
-  let rows: [number, string][] = [];
-  try {
-    rows = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(pid)], { encoding: "utf8" }).split("\n").filter((l) => l.trim()).map((l) => {
-      const [, child, args] = /^\s*(\d+)\s+(.*)$/.exec(l)!;
-      return [Number(child), args];
-    });
-  } catch {
-    // no children
-  }
-  return rows.flatMap((row) => [row, ...descendantsOf(row[0])]);
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edgeprop-cli-"));

@@ -22,7 +22,7 @@ export async function startServer(what: string, options: ServerSpawn): Promise<S
   const deadline = Date.now() + timeoutMs;
   let server: ManagedProcess;
   try {
-    server = await startServerProcess(what, options, { NO_COLOR: "1", ...(options.env ?? process.env) }, timeoutMs);
+    server = await startServerProcess(what, options, { NO_COLOR: "1", ...(options.env ?? process.env) }, { timeoutMs });
   } catch (error) {
     throw new Error(`Cannot start ${what}: ${(error as Error).message}`);
   }

@@ -1,20 +1,50 @@
 /** `edgeprop cluster up`: the local multi-process cluster in the foreground. */
+import { constants } from "node:os";
 import { Command, Option } from "commander";
-import { type Cluster, startLocalCluster, type WorkerRuntime } from "../../../deploy/local-cluster.ts";
+import { type Cluster, type ClusterOptions, startLocalCluster, type WorkerRuntime } from "../../../deploy/local-cluster.ts";
 import { UsageError } from "../usage-error.ts";
 
-/** Stops the cluster on SIGINT/SIGTERM, then exits (130 for Ctrl-C). Returns a function that removes the handlers. */
-export function stopOnSignals(cluster: Cluster, onStop: () => void = () => {}): () => void {
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** A cluster started under {@link startWithSignals}. */
+export interface SignalledCluster {
+  /** The cluster, or null when a signal came during start-up (what had started is stopped). */
+  readonly cluster: Cluster | null;
+  /** Whether a signal has asked the CLI to stop (the handler then exits the process). */
+  signalled(): boolean;
+  /** Gives the signals back their default handling. */
+  removeHandlers(): void;
+}
+
+/**
+ * Starts a local cluster with SIGINT, SIGTERM and SIGHUP handled from before its first process: a
+ * signal during start-up stops what had started; one later stops the cluster (the coordinator
+ * first, so its running jobs stay resumable) and exits with 128 + the signal's number (130 for
+ * Ctrl-C). The children run in process groups of their own, so these handlers are what stops
+ * them; further signals while stopping are ignored rather than leaving children behind.
+ */
+export async function startWithSignals(options: ClusterOptions, onStop: () => void): Promise<SignalledCluster> {
+  const controller = new AbortController();
+  let cluster: Cluster | null = null;
   const handler = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    controller.abort();
     onStop();
-    void cluster.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    const code = 128 + constants.signals[signal];
+    if (cluster) void cluster.stop().finally(() => process.exit(code));
+    else process.exitCode = code;
   };
-  process.once("SIGINT", handler);
-  process.once("SIGTERM", handler);
-  return () => {
-    process.off("SIGINT", handler);
-    process.off("SIGTERM", handler);
-  };
+  const removeHandlers = () => STOP_SIGNALS.forEach((s) => process.off(s, handler));
+  STOP_SIGNALS.forEach((s) => process.on(s, handler));
+  const signalled = () => controller.signal.aborted;
+  try {
+    cluster = await startLocalCluster({ ...options, signal: controller.signal });
+  } catch (error) {
+    if (signalled()) return { cluster: null, signalled, removeHandlers };
+    removeHandlers();
+    throw error;
+  }
+  return { cluster, signalled, removeHandlers };
 }
 
 export function parseCount(value: string, flag: string, max: number): number {
@@ -36,8 +66,8 @@ export function clusterCommand(): Command {
       const workers = parseCount(options.workers, "--workers", 64);
       const port = Number(options.port);
       if (!/^[0-9]+$/.test(options.port) || port > 65535) throw new UsageError(`--port must be an integer in [0, 65535], current value is ${JSON.stringify(options.port)}`);
-      const c = await startLocalCluster({ workers, runtime: options.runtime, port, dataDir: options.dataDir });
-      stopOnSignals(c, () => console.log("stopping the cluster..."));
+      const { cluster: c, signalled } = await startWithSignals({ workers, runtime: options.runtime, port, dataDir: options.dataDir }, () => console.log("stopping the cluster..."));
+      if (!c) return;
       console.log(`coordinator: ${c.coordinatorUrl}`);
       c.workerUrls.forEach((url, i) => console.log(`worker ${i + 1} (${options.runtime}): ${url}`));
       console.log(`dashboard: ${c.coordinatorUrl}/`);
@@ -45,6 +75,7 @@ export function clusterCommand(): Command {
       console.log(`try: npx edgeprop train docs/examples/mnist-mlp.json --coordinator ${c.coordinatorUrl} --watch   (Ctrl-C stops the cluster)`);
       // Stay in the foreground until a signal or until a process dies.
       await Promise.race(c.processes.map((p) => new Promise((resolve) => p.child.once("exit", resolve))));
+      if (signalled()) return; // a stop that the signal handler asked for, and finishes
       console.error("edgeprop: a cluster process exited; stopping the others");
       await c.stop();
       process.exitCode = 1;

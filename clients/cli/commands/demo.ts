@@ -5,10 +5,9 @@
  */
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { startLocalCluster } from "../../../deploy/local-cluster.ts";
 import { clientFor } from "../coordinator-client.ts";
 import { follow } from "./jobs.ts";
-import { parseCount, stopOnSignals } from "./cluster.ts";
+import { parseCount, startWithSignals } from "./cluster.ts";
 
 export function demoJob(epochs: number) {
   return {
@@ -47,8 +46,8 @@ export function demoCommand(): Command {
       const workers = parseCount(options.workers, "--workers", 16);
       const dataDir = resolve(options.dataDir);
       console.log(`starting a local cluster: ${workers} Deno edge workers and a coordinator...`);
-      const cluster = await startLocalCluster({ workers, port: 0, dataDir });
-      const removeHandlers = stopOnSignals(cluster, () => console.log("\nstopping the cluster..."));
+      const { cluster, removeHandlers } = await startWithSignals({ workers, port: 0, dataDir }, () => console.log("\nstopping the cluster..."));
+      if (!cluster) return;
       try {
         console.log(`coordinator ${cluster.coordinatorUrl}, workers ${cluster.workerUrls.join(", ")}`);
         const client = clientFor(cluster.coordinatorUrl);
@@ -62,8 +61,8 @@ export function demoCommand(): Command {
         }
         process.exitCode = code;
       } finally {
-        removeHandlers();
         await cluster.stop();
+        removeHandlers();
       }
     });
 }
