@@ -137,6 +137,7 @@ export class HttpPool implements WorkerPool {
     return {
       workers: healthy.length,
       limits: {
+        maxParameters: smallest("maxParameters"),
         maxExamples: smallest("maxExamples"),
         maxActivations: smallest("maxActivations"),
         maxChunkGradients: smallest("maxChunkGradients"),

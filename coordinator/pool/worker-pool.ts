@@ -36,7 +36,7 @@ export interface PoolCapacity {
   /** Workers that can take shards now. */
   readonly workers: number;
   /** The smallest of each limit the healthy workers advertise (absent: no limit). */
-  readonly limits: Partial<Pick<WorkerLimits, "maxExamples" | "maxActivations" | "maxChunkGradients" | "maxBodyBytes">>;
+  readonly limits: Partial<Pick<WorkerLimits, "maxParameters" | "maxExamples" | "maxActivations" | "maxChunkGradients" | "maxBodyBytes">>;
 }
 
 export type { WorkerStatus };

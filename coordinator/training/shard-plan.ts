@@ -1,7 +1,8 @@
 /**
  * The shard plan of a step: whole chunks to shards, contiguous in chunk order, as even as the chunk
  * count allows, and none bigger than every worker accepts (examples, activations, per-chunk
- * gradients, body bytes: the limits of GET /v1/health). Where the boundaries fall does not change
+ * gradients, body bytes: the limits of GET /v1/health; a model over their maxParameters fits no
+ * shard at all). Where the boundaries fall does not change
  * the result in deterministic mode (the reduction follows the canonical tree), only the speed.
  */
 import type { ModelPlan } from "../../core/model/spec.ts";
@@ -18,8 +19,9 @@ export interface Shard {
 /** Room for the message around the tensors (model spec, names, headers of the typed arrays). */
 const BODY_OVERHEAD = 64 * 1024;
 
-/** Most examples one request may carry for this model under the pool's limits. */
+/** Most examples one request may carry for this model under the pool's limits (0: the model itself is too large). */
 export function maxShardExamples(plan: ModelPlan, chunkSize: number, limits: PoolCapacity["limits"]): number {
+  if (limits.maxParameters !== undefined && plan.parameterCount > limits.maxParameters) return 0;
   let max = limits.maxExamples ?? Number.MAX_SAFE_INTEGER;
   if (limits.maxActivations) max = Math.min(max, Math.floor(limits.maxActivations / (plan.inputSize + plan.widths.reduce((a, b) => a + b, 0))));
   if (limits.maxChunkGradients) max = Math.min(max, Math.floor(limits.maxChunkGradients / plan.parameterCount) * chunkSize);
@@ -36,6 +38,9 @@ export function maxShardExamples(plan: ModelPlan, chunkSize: number, limits: Poo
  * RangeError when not even one chunk fits the workers' limits.
  */
 export function planShards(rows: number, chunkSize: number, capacity: PoolCapacity, plan: ModelPlan): Shard[] {
+  if (capacity.limits.maxParameters !== undefined && plan.parameterCount > capacity.limits.maxParameters) {
+    throw new RangeError(`Cannot plan shards: the model has ${plan.parameterCount} parameters, more than the workers take (limits.maxParameters ${capacity.limits.maxParameters} in GET /v1/health); use a smaller model or other workers`);
+  }
   const totalChunks = Math.ceil(rows / chunkSize);
   const maxChunks = Math.floor(maxShardExamples(plan, chunkSize, capacity.limits) / chunkSize);
   if (maxChunks < 1) {
