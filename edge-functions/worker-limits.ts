@@ -4,6 +4,27 @@
  */
 import { DEFAULT_WORKER_LIMITS, type WorkerLimits } from "../core/limits.ts";
 
+/**
+ * Defaults of the workerd build (edge-functions/entry/workerd.ts), which keep one request inside
+ * a Cloudflare isolate's 128 MB. From bench/worker-memory.ts (RESULTS.md "worker-memory"): the
+ * isolate's peak is about a + b·P + c·A + d·G with a ≈ 24 MiB (bundle, tfjs, first wasm heap),
+ * b ≈ 50 bytes per parameter (body, decoded copy, wasm tensors, gradient read-back, reply),
+ * c ≈ 28 bytes per activation and d ≈ 7.6 bytes per per-chunk gradient value. At these limits
+ * that is 24 + 24 + 27 + 15 ≈ 89 MiB, 25% under 128 MB (122 MiB) for the fit's error (its worst
+ * residual was 15 MiB: the wasm heap grows in steps). The wasm heap never shrinks, so a second
+ * request in flight would add its own copies on top of the first's high-water mark: one at a time.
+ * Bindings (EDGEPROP_MAX_*) still override each of them.
+ */
+export const WORKERD_LIMITS: Partial<WorkerLimits> = {
+  maxParameters: 500_000,
+  maxActivations: 1_000_000,
+  maxChunkGradients: 2_000_000,
+  maxExamples: 4096,
+  // 4 bytes per parameter and per input feature, with room for labels, indices and the message.
+  maxBodyBytes: 8 * 1024 * 1024,
+  maxInFlight: 1,
+};
+
 export function resolveLimits(overrides: Partial<WorkerLimits> = {}): WorkerLimits {
   const limits: Record<string, number> = { ...DEFAULT_WORKER_LIMITS };
   for (const [key, value] of Object.entries(overrides)) {
