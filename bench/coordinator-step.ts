@@ -18,10 +18,10 @@ import os from "node:os";
 import { initParameters } from "../core/model/parameters.ts";
 import { parseModelSpec, planModel } from "../core/model/spec.ts";
 import { addFloat32, addInto, addTensorsInto, alignedBlocks, combineBlocks, TreeAccumulator } from "../core/reduce-tree.ts";
-import { wireFloat32, wireInt32 } from "../core/wire/tensor.ts";
+import { wireFloat32, wireInt32, wireTensors } from "../core/wire/tensor.ts";
+import type { StepTask } from "../core/work.ts";
 import { BufferPool } from "../coordinator/pool/buffer-pool.ts";
 import { RequestBodies } from "../coordinator/pool/request-bodies.ts";
-import { wireTensors } from "../tests/helpers/wire-fixtures.ts";
 import { collectYoungGarbage, median, REFERENCE_MLP, referenceBatch } from "./reference.ts";
 import { writeSection } from "./results.ts";
 
@@ -34,20 +34,24 @@ const plan = planModel(parseModelSpec(REFERENCE_MLP));
 const params = initParameters(plan, 1);
 const batch = referenceBatch(M, 1);
 
-/** The step's tasks as the trainer builds them: one parameters record shared by all shards. */
-function stepTasks(shards: number, step: number): object[] {
-  const parameters = wireTensors(params, plan.parameters);
+/** The step's task as the trainer builds it (core/work.ts): one context, N shards. */
+function stepTask(shards: number, step: number): StepTask {
   const rows = M / shards;
-  return Array.from({ length: shards }, (_, s) => {
-    const a = s * rows, b = a + rows;
-    return {
-      protocol: 1, model: plan.spec, parameters,
-      inputs: wireFloat32(batch.inputs.subarray(a * N_IN, b * N_IN), [rows, N_IN]),
-      labels: wireInt32((batch.labels as Int32Array).subarray(a, b), [rows]),
-      indices: wireInt32(Int32Array.from(batch.indices).subarray(a, b), [rows]),
-      chunkSize: CHUNK, step, seed: 42, deterministic: true, firstChunk: a / CHUNK, totalChunks: M / CHUNK, backend: "wasm",
-    };
-  });
+  return {
+    context: {
+      model: plan.spec, parameters: wireTensors(plan.parameters, params),
+      chunkSize: CHUNK, step, seed: 42, deterministic: true, totalChunks: M / CHUNK, backend: "wasm",
+    },
+    shards: Array.from({ length: shards }, (_, s) => {
+      const a = s * rows, b = a + rows;
+      return {
+        inputs: wireFloat32(batch.inputs.subarray(a * N_IN, b * N_IN), [rows, N_IN]),
+        labels: wireInt32((batch.labels as Int32Array).subarray(a, b), [rows]),
+        indices: wireInt32(Int32Array.from(batch.indices).subarray(a, b), [rows]),
+        firstChunk: a / CHUNK,
+      };
+    }),
+  };
 }
 
 // One encoder per variant and shard count, each with its own warm buffers, as a pool running
@@ -55,26 +59,26 @@ function stepTasks(shards: number, step: number): object[] {
 const encoder = () => new RequestBodies(new BufferPool({ buffers: 20 }), { signed: true });
 
 /**
- * Milliseconds to prepare every body of a step, each task on its own: opened, prepared and closed
- * before the next is opened, so that no two share a context and each is encoded and hashed whole.
+ * Milliseconds to prepare every body of a step, each shard as a task of its own, so that each is
+ * encoded and hashed whole.
  */
-function eachWhole(whole: RequestBodies, tasks: object[]): number {
+function eachWhole(whole: RequestBodies, task: StepTask): number {
   const t0 = performance.now();
-  for (const t of tasks) {
-    const body = whole.open(t);
-    body.prepare();
-    body.close();
+  for (const shard of task.shards) {
+    const bodies = whole.open(task.context, [shard]);
+    bodies.prepare(0);
+    bodies.close();
   }
   return performance.now() - t0;
 }
 
-/** Milliseconds to prepare every body of a step dispatched together (how the pool opens them). */
-function together(shared: RequestBodies, tasks: object[]): number {
+/** Milliseconds to prepare every body of a step as one task (how the pool runs it). */
+function together(shared: RequestBodies, task: StepTask): number {
   const t0 = performance.now();
-  const open = tasks.map((t) => shared.open(t));
-  for (const b of open) b.prepare();
+  const bodies = shared.open(task.context, task.shards);
+  task.shards.forEach((_, i) => bodies.prepare(i));
   const ms = performance.now() - t0;
-  for (const b of open) b.close();
+  bodies.close();
   return ms;
 }
 
@@ -117,8 +121,8 @@ function sumAsTheyCome(blocks: ReturnType<typeof stepReplies>): number {
 
 const times: Record<string, number[]> = {};
 const variants = SHARDS.flatMap((n) => [
-  [`send ${n} whole`, ((e) => (step: number) => eachWhole(e, stepTasks(n, step)))(encoder())],
-  [`send ${n} shared`, ((e) => (step: number) => together(e, stepTasks(n, step)))(encoder())],
+  [`send ${n} whole`, ((e) => (step: number) => eachWhole(e, stepTask(n, step)))(encoder())],
+  [`send ${n} shared`, ((e) => (step: number) => together(e, stepTask(n, step)))(encoder())],
   [`sum ${n} new`, () => sum(stepReplies(n), false)],
   [`sum ${n} in place`, () => sum(stepReplies(n), true)],
   [`sum ${n} as they come`, () => sumAsTheyCome(stepReplies(n))],

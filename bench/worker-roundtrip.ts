@@ -31,7 +31,7 @@ import { computeGradientShard } from "../core/shard.ts";
 import { useBackend } from "../core/tf.ts";
 import { encode } from "../core/wire/codec.ts";
 import type { Timing } from "../core/wire/messages.ts";
-import { gradientsRequest } from "../tests/helpers/wire-fixtures.ts";
+import { gradientsRequest, runOne } from "../tests/helpers/wire-fixtures.ts";
 import { denoBin } from "../tests/helpers/processes.ts";
 import { startServer } from "../tests/helpers/server-process.ts";
 import { startWorker } from "../tests/helpers/worker-process.ts";
@@ -59,7 +59,7 @@ const signal = new AbortController().signal;
 /** The coordinator's path: what a training step does for each shard. */
 async function roundTrip(pool: HttpPool): Promise<RoundTrip> {
   const t0 = performance.now();
-  const outcome = await pool.gradients(message, signal);
+  const outcome = await runOne(pool, message, signal);
   const total = performance.now() - t0;
   if (!outcome.ok) throw new Error(`round trip failed: ${outcome.error.message}`);
   const timing = outcome.timing;
@@ -183,7 +183,7 @@ const order = new Rng(11, Domain.test);
 try {
   await Promise.all([pool.start(), unsignedPool.start(), ...others.map((o) => o.pool.start())]);
   // The worker's reply, re-encoded here: the size the floor server sends back.
-  const first = await pool.gradients(message, signal);
+  const first = await runOne(pool, message, signal);
   if (!first.ok) throw new Error(`round trip failed: ${first.error.message}`);
   replyBytes = encode({ protocol: 1, backend: "wasm", ...first.value, timing: first.timing?.worker }).length;
   for (let i = 0; i < WARMUP; i++) {

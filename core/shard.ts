@@ -3,10 +3,10 @@
  * `/v1/evaluate`, minus HTTP. The worker app and the coordinator's in-process pool both call it, so
  * a job gives the same bits in process and on edge functions with the same backend.
  *
- * A task is the wire request itself (core/wire/messages.ts), so a pool can send it over HTTP as
- * it is. `computeGradientShard` / `evaluateShard` validate it (schema, then against the model
- * plan) and throw a WireError naming the field; the worker, which has already decoded and planned
- * the request, calls `computePlannedGradients` / `evaluatePlanned` directly.
+ * It takes one shard's wire request (core/work.ts builds it from a task's context and shard).
+ * `computeGradientShard` / `evaluateShard` validate it (schema, then against the model plan) and
+ * throw a WireError naming the field; the worker, which has already decoded and planned the
+ * request, calls `computePlannedGradients` / `evaluatePlanned` directly.
  *
  * Deterministic mode: the engine computes each chunk's gradient on its own and pre-sums only the
  * canonical-tree blocks this shard covers, alignedBlocks(firstChunk, firstChunk + C, totalChunks),
@@ -20,8 +20,6 @@
 import { DEFAULT_WORKER_LIMITS, type WorkerLimits } from "./limits.ts";
 import { alignedBlocks } from "./reduce-tree.ts";
 import { computeGradients, evaluate, type ChunkStats } from "./model/engine.ts";
-import type { Tensors } from "./model/parameters.ts";
-import type { ModelPlan } from "./model/spec.ts";
 import {
   EvaluateRequestSchema,
   GradientsRequestSchema,
@@ -35,12 +33,8 @@ import {
   type GradientsResponse,
 } from "./wire/messages.ts";
 import { planEvaluateRequest, planGradientsRequest, type PlannedEvaluate, type PlannedGradients } from "./wire/request-plan.ts";
-import { tensorData, wireFloat32, wireFloat64, wireInt32, type WireTensors } from "./wire/tensor.ts";
+import { tensorData, wireFloat32, wireFloat64, wireInt32, wireTensors } from "./wire/tensor.ts";
 
-/** A gradients task: the `/v1/gradients` request message. */
-export type GradientTask = GradientsRequestInput;
-/** An evaluate task: the `/v1/evaluate` request message. */
-export type EvaluateTask = EvaluateRequestInput;
 /** A gradients reply without what the transport adds (protocol, backend, timing). */
 export type GradientShardResult = Omit<GradientsResponse, "protocol" | "backend" | "timing">;
 /** An evaluate reply without what the transport adds. */
@@ -50,13 +44,13 @@ export type EvaluateShardResult = Omit<EvaluateResponse, "protocol" | "backend" 
  * Validates a gradients task and computes its reply on the active backend. Throws a WireError
  * (`invalid_field`, `limit_exceeded`, ...) naming the field when the task is wrong.
  */
-export function computeGradientShard(task: GradientTask, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): Promise<GradientShardResult> {
+export function computeGradientShard(task: GradientsRequestInput, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): Promise<GradientShardResult> {
   const request = validateMessage(GradientsRequestSchema, task, "gradients request");
   return computePlannedGradients(planGradientsRequest(request, limits));
 }
 
 /** Validates an evaluate task and computes its reply on the active backend (see computeGradientShard). */
-export function evaluateShard(task: EvaluateTask, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): Promise<EvaluateShardResult> {
+export function evaluateShard(task: EvaluateRequestInput, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): Promise<EvaluateShardResult> {
   const request = validateMessage(EvaluateRequestSchema, task, "evaluate request");
   return evaluatePlanned(planEvaluateRequest(request, limits));
 }
@@ -64,12 +58,6 @@ export function evaluateShard(task: EvaluateTask, limits: WorkerLimits = DEFAULT
 function chunkStats(chunks: ChunkStats): ChunkStatsMessage {
   const c = chunks.count.length;
   return { count: wireInt32(chunks.count, [c]), loss: wireFloat64(chunks.loss, [c]), correct: wireInt32(chunks.correct, [c]) };
-}
-
-function toWire(plan: ModelPlan, tensors: Tensors): WireTensors {
-  const out: WireTensors = {};
-  for (const p of plan.parameters) out[p.name] = wireFloat32(tensors[p.name], p.shape);
-  return out;
 }
 
 /** Loss, gradients and batch-norm chunk moments of a planned shard in training mode. */
@@ -103,11 +91,11 @@ export async function computePlannedGradients({ request, plan }: PlannedGradient
     chunks: chunkStats(result.chunks),
     batchNorm,
   };
-  if (!blocks) return { ...common, gradients: toWire(plan, result.gradients ?? result.blocks[0].gradients) };
+  if (!blocks) return { ...common, gradients: wireTensors(plan.parameters, result.gradients ?? result.blocks[0].gradients) };
   const wireBlocks: GradientBlock[] = result.blocks.map((b) => ({
     start: b.start + first,
     count: b.count,
-    gradients: toWire(plan, b.gradients),
+    gradients: wireTensors(plan.parameters, b.gradients),
   }));
   return { ...common, blocks: wireBlocks };
 }

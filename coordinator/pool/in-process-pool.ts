@@ -1,10 +1,11 @@
 /**
  * A pool that computes shards with core in this process. It shares the shard code path with the
- * workers (core/shard.ts), so a job gives the same bits here as on edge functions with the same
- * backend; unit tests and the benchmark baseline use it.
+ * workers (core/shard.ts) and builds the same requests (core/work.ts), so a job gives the same bits
+ * here as on edge functions with the same backend; unit tests and the benchmark baseline use it.
  */
-import { computeGradientShard, evaluateShard, type EvaluateTask, type GradientTask } from "../../core/shard.ts";
-import type { PoolCapacity, ShardOutcome, WorkerPool, WorkerStatus } from "./worker-pool.ts";
+import { computeGradientShard, type EvaluateShardResult, evaluateShard, type GradientShardResult } from "../../core/shard.ts";
+import { evaluateRequest, type EvaluationTask, gradientsRequest, type StepTask } from "../../core/work.ts";
+import { type PassResult, passTiming, type PoolCapacity, type RunOptions, type ShardOutcome, type WorkerPool, type WorkerStatus } from "./worker-pool.ts";
 
 export class InProcessPool implements WorkerPool {
   readonly #workers: number;
@@ -18,28 +19,42 @@ export class InProcessPool implements WorkerPool {
     return { workers: this.#workers, limits: {} };
   }
 
-  async gradients(task: GradientTask, signal: AbortSignal) {
-    signal.throwIfAborted();
-    return this.#settle(() => computeGradientShard(task));
+  runStep(task: StepTask, options: RunOptions<GradientShardResult>) {
+    return this.#run(task.shards.map((shard) => () => computeGradientShard(gradientsRequest(task.context, shard))), options);
   }
 
-  async evaluate(task: EvaluateTask, signal: AbortSignal) {
-    signal.throwIfAborted();
-    return this.#settle(() => evaluateShard(task));
+  runEvaluation(task: EvaluationTask, options: RunOptions<EvaluateShardResult>) {
+    return this.#run(task.shards.map((shard) => () => evaluateShard(evaluateRequest(task.context, shard))), options);
   }
 
   status(): readonly WorkerStatus[] {
-    return [{ url: "in-process", runtime: "in-process", backend: null, healthy: true, latencyMs: null, failures: 0, inFlight: 0, hedged: 0 }];
+    return [{ url: "in-process", runtime: "in-process", backend: null, healthy: true, latencyMs: null, failures: 0, inFlight: 0, hedged: 0, error: null }];
   }
 
-  async #settle<T>(run: () => Promise<T>): Promise<ShardOutcome<T>> {
-    try {
-      const t0 = performance.now();
-      const value = await run();
-      return { ok: true, value, worker: "in-process", timing: { encode: 0, transfer: 0, compute: performance.now() - t0, decode: 0 } };
-    } catch (error) {
-      // Errors from core are validation errors: the request is wrong, retrying cannot help.
-      return { ok: false, error: { code: "bad_request", message: (error as Error).message, retriable: false } };
+  /** Itself: nothing here times out or is retried. */
+  forJob(): WorkerPool {
+    return this;
+  }
+
+  async #run<T>(shards: readonly (() => Promise<T>)[], options: RunOptions<T>): Promise<PassResult<T>> {
+    const outcomes: ShardOutcome<T>[] = [];
+    for (const [index, run] of shards.entries()) {
+      options.signal.throwIfAborted();
+      const outcome = await settle(run);
+      options.onOutcome?.(index, outcome);
+      outcomes.push(outcome);
     }
+    return { outcomes, timing: passTiming(outcomes) };
+  }
+}
+
+async function settle<T>(run: () => Promise<T>): Promise<ShardOutcome<T>> {
+  try {
+    const t0 = performance.now();
+    const value = await run();
+    return { ok: true, value, worker: "in-process", timing: { encode: 0, transfer: 0, compute: performance.now() - t0, decode: 0 } };
+  } catch (error) {
+    // Errors from core are validation errors: the request is wrong, retrying cannot help.
+    return { ok: false, error: { code: "bad_request", message: (error as Error).message, retriable: false } };
   }
 }

@@ -1,25 +1,24 @@
 /**
- * The worker pool's request bodies: each task encoded into pooled memory, with the SHA-256 digest
- * its signature needs, kept for the task's retries and hedges.
+ * The request bodies of one task (core/work.ts): every shard's body in pooled memory, with the
+ * SHA-256 digest its signature needs, kept for the shard's retries and hedges.
  *
- * The shards of one step differ only in SHARD_FIELDS (inputs, labels, indices, first chunk); the
- * rest, above all the parameters, is the same objects for all of them. Tasks open at the same time
- * whose other fields are identical (`===`, field by field) share one *context*: its fields are
- * encoded once, into the front of every body (after the map header), and hashed once, each body's
- * digest continuing a copy of that hash over its shard fields. For a step of 8 shards of the
- * reference MLP this encodes and hashes the 0.94 MB of parameters once instead of 8 times.
+ * A task's shards share its context (model, parameters, step, ...), so the context is encoded
+ * once, as the entries of a MessagePack map without its header, into the front of every body, and
+ * hashed once: each body's digest continues a copy of that hash over the shard's own entries. For
+ * a step of 8 shards of the reference MLP this encodes and hashes the 0.94 MB of parameters once
+ * instead of 8 times. Each body is an ordinary map, `{protocol, ...context, ...shard}`; a task of
+ * one shard is encoded whole, with no extra copy.
  *
- * A context lives while a task that uses it is open (from `open` to `close`), so the cache never
- * outlives the step that filled it: a later step builds new parameter objects, and a task whose
- * objects were changed in place after its step ended cannot pick up stale bytes. A lone task (its
- * context has no other open task) is encoded whole, as before, with no extra copy.
+ * Bodies are encoded lazily (when a worker is ready for the shard, so that each is on the wire
+ * while the next is encoded) and live until `close`: nothing outlives its task, so a later step's
+ * parameters can never pick up stale bytes.
  */
 import { createHash, type Hash } from "node:crypto";
 import { encodeEntries, encodeInto, mapHeader } from "../../core/wire/codec.ts";
-import { SHARD_FIELDS } from "../../core/wire/messages.ts";
+import { PROTOCOL } from "../../core/wire/messages.ts";
 import type { BufferPool } from "./buffer-pool.ts";
 
-/** A task's request body and its digest. */
+/** A shard's request body and its digest. */
 export interface Prepared {
   readonly body: Uint8Array;
   /** Lower-case hex SHA-256 of `body`; null for unsigned requests (the digest only feeds the signature). */
@@ -28,30 +27,18 @@ export interface Prepared {
   readonly encodeMs: number;
 }
 
-/** One open task: `prepare` encodes it (once; later calls return the same body), `close` ends it. */
-export interface RequestBody {
-  prepare(): Prepared;
-  /** Releases the body's memory: nothing may read it afterwards. */
+/** The bodies of one task's shards. */
+export interface TaskBodies {
+  /** The body of shard `index`, encoded on first call; later calls return the same body. */
+  prepare(index: number): Prepared;
+  /** Releases the bodies' memory: nothing may read them afterwards. */
   close(): void;
-}
-
-/** The fields a step's tasks share, encoded once (map entries without a header) and hashed once. */
-interface Context {
-  readonly fields: readonly (readonly [string, unknown])[];
-  open: number;
-  /** Pooled buffer holding `entries`. */
-  buffer: Uint8Array | null;
-  entries: Uint8Array | null;
-  count: number;
-  /** SHA-256 over the map header and the entries, by the map's entry count (a header per count). */
-  readonly hashes: Map<number, Hash>;
 }
 
 export class RequestBodies {
   readonly #buffers: BufferPool;
   readonly #signed: boolean;
-  readonly #contexts: Context[] = [];
-  /** Sizes of the latest whole-task body and context: the sizes to try encoding the next ones into. */
+  /** Sizes of the latest whole body and context: the sizes to try encoding the next ones into. */
   #lastBodyBytes = 0;
   #lastContextBytes = 0;
 
@@ -61,84 +48,68 @@ export class RequestBodies {
     this.#signed = options.signed;
   }
 
-  /** Contexts with an open task (for tests). */
-  get openContexts(): number {
-    return this.#contexts.length;
-  }
-
-  /** Opens a task (a request message); encode it with `prepare`, and `close` it once no attempt can read it. */
-  open(task: object): RequestBody {
-    const record = task as Readonly<Record<string, unknown>>;
-    const fields: (readonly [string, unknown])[] = [];
-    const shard: Record<string, unknown> = {};
-    for (const key of Object.keys(record)) {
-      if (SHARD_FIELDS.has(key)) shard[key] = record[key];
-      else fields.push([key, record[key]]);
-    }
-    const context = this.#contextOf(fields);
-    context.open++;
-    let prepared: Prepared | null = null;
-    let buffer: Uint8Array | null = null;
+  /** Opens the bodies of a task: `context` is shared by every shard, `shards` are their own fields. */
+  open(context: object, shards: readonly object[]): TaskBodies {
+    const held: Uint8Array[] = [];
+    const prepared: (Prepared | null)[] = shards.map(() => null);
+    let shared: { entries: Uint8Array; count: number; hashes: Map<number, Hash> } | null = null;
     let closed = false;
+    const head = { protocol: PROTOCOL, ...context };
     return {
-      prepare: () => {
-        if (prepared) return prepared;
+      prepare: (index) => {
+        if (closed) throw new Error("Cannot prepare a request body: its task is closed");
+        const done = prepared[index];
+        if (done) return done;
         const t0 = performance.now();
-        const alone = context.open === 1 && context.entries === null;
-        const out = alone ? this.#whole(record) : this.#withContext(context, shard);
-        buffer = out.buffer;
-        prepared = { body: out.body, digest: out.digest, encodeMs: performance.now() - t0 };
-        return prepared;
+        let out: { buffer: Uint8Array; body: Uint8Array; digest: string | null };
+        if (shards.length === 1) {
+          out = this.#whole({ ...head, ...shards[0] });
+        } else {
+          if (!shared) {
+            const encoded = this.#context(head);
+            held.push(encoded.buffer);
+            shared = { entries: encoded.entries, count: encoded.count, hashes: new Map() };
+          }
+          out = this.#withContext(shared, shards[index] as Readonly<Record<string, unknown>>);
+        }
+        held.push(out.buffer);
+        const result = { body: out.body, digest: out.digest, encodeMs: performance.now() - t0 };
+        prepared[index] = result;
+        return result;
       },
       close: () => {
         if (closed) return;
         closed = true;
-        if (buffer) this.#buffers.release(buffer);
-        if (--context.open === 0) this.#drop(context);
+        for (const buffer of held.splice(0)) this.#buffers.release(buffer);
       },
     };
   }
 
-  #contextOf(fields: readonly (readonly [string, unknown])[]): Context {
-    const found = this.#contexts.find((c) =>
-      c.fields.length === fields.length && c.fields.every(([key, value], i) => fields[i][0] === key && fields[i][1] === value)
-    );
-    if (found) return found;
-    const context: Context = { fields, open: 0, buffer: null, entries: null, count: 0, hashes: new Map() };
-    this.#contexts.push(context);
-    return context;
-  }
-
-  #drop(context: Context): void {
-    this.#contexts.splice(this.#contexts.indexOf(context), 1);
-    if (context.buffer) this.#buffers.release(context.buffer);
-    context.buffer = context.entries = null;
-    context.hashes.clear();
-  }
-
-  /** The whole task encoded in place into a pooled buffer, hashed in one pass. */
-  #whole(task: unknown): { buffer: Uint8Array; body: Uint8Array; digest: string | null } {
-    const { buffer, bytes } = this.#encodePooled(this.#lastBodyBytes, (target) => encodeInto(task, target));
+  /** A whole message encoded in place into a pooled buffer, hashed in one pass. */
+  #whole(message: unknown): { buffer: Uint8Array; body: Uint8Array; digest: string | null } {
+    const { buffer, bytes } = this.#encodePooled(this.#lastBodyBytes, (target) => encodeInto(message, target));
     this.#lastBodyBytes = bytes.length;
     return { buffer, body: bytes, digest: this.#signed ? createHash("sha256").update(bytes).digest("hex") : null };
   }
 
-  /** Header, the context's entries (encoded on first use), then this task's shard entries. */
-  #withContext(context: Context, shard: Readonly<Record<string, unknown>>): { buffer: Uint8Array; body: Uint8Array; digest: string | null } {
-    if (context.entries === null) {
-      const record = Object.fromEntries(context.fields);
-      let count = 0;
-      const { buffer, bytes } = this.#encodePooled(this.#lastContextBytes, (target) => {
-        const encoded = encodeEntries(record, target);
-        count = encoded.count;
-        return encoded.entries;
-      });
-      // Room for the largest map header, which encodeEntries writes before the entries.
-      this.#lastContextBytes = bytes.length + 5;
-      context.buffer = buffer;
-      context.entries = bytes;
-      context.count = count;
-    }
+  /** The context's map entries, without a header, in a pooled buffer. */
+  #context(head: Readonly<Record<string, unknown>>): { buffer: Uint8Array; entries: Uint8Array; count: number } {
+    let count = 0;
+    const { buffer, bytes } = this.#encodePooled(this.#lastContextBytes, (target) => {
+      const encoded = encodeEntries(head, target);
+      count = encoded.count;
+      return encoded.entries;
+    });
+    // Room for the largest map header, which encodeEntries writes before the entries.
+    this.#lastContextBytes = bytes.length + 5;
+    return { buffer, entries: bytes, count };
+  }
+
+  /** Header, the context's entries, then the shard's entries; the digest continues the context's hash. */
+  #withContext(
+    context: { readonly entries: Uint8Array; readonly count: number; readonly hashes: Map<number, Hash> },
+    shard: Readonly<Record<string, unknown>>,
+  ): { buffer: Uint8Array; body: Uint8Array; digest: string | null } {
     const own = encodeEntries(shard);
     const count = context.count + own.count;
     const header = mapHeader(count);
@@ -150,6 +121,7 @@ export class RequestBodies {
     const body = buffer.subarray(0, length);
     let digest: string | null = null;
     if (this.#signed) {
+      // One prefix hash per entry count (the header differs by count; shards of a task share one).
       let prefix = context.hashes.get(count);
       if (!prefix) {
         prefix = createHash("sha256").update(header).update(context.entries);

@@ -33,20 +33,35 @@ export function maxShardExamples(plan: ModelPlan, chunkSize: number, limits: Poo
   return max;
 }
 
+/** How a planner cuts rows into shards. */
+export interface ShardPlanOptions {
+  /** No shard above this many examples (besides the workers' limits). */
+  readonly maxExamples?: number;
+  /**
+   * Spread the chunks over every worker (a training step: one shard per worker), or only cut
+   * as few shards as the limits allow (an evaluation pass: slices that do not depend on the pool's
+   * size, so that neither do its metrics).
+   */
+  readonly spread?: boolean;
+}
+
 /**
- * Plans the shards of a batch of `rows` examples cut into chunks of `chunkSize`. Throws a
- * RangeError when not even one chunk fits the workers' limits.
+ * Plans the shards of `rows` examples cut into chunks of `chunkSize`: a training step's gradient
+ * shards and an evaluation pass's slices alike. Throws a RangeError when not even one chunk fits
+ * the workers' limits.
  */
-export function planShards(rows: number, chunkSize: number, capacity: PoolCapacity, plan: ModelPlan): Shard[] {
+export function planShards(rows: number, chunkSize: number, capacity: PoolCapacity, plan: ModelPlan, options: ShardPlanOptions = {}): Shard[] {
   if (capacity.limits.maxParameters !== undefined && plan.parameterCount > capacity.limits.maxParameters) {
     throw new RangeError(`Cannot plan shards: the model has ${plan.parameterCount} parameters, more than the workers take (limits.maxParameters ${capacity.limits.maxParameters} in GET /v1/health); use a smaller model or other workers`);
   }
   const totalChunks = Math.ceil(rows / chunkSize);
-  const maxChunks = Math.floor(maxShardExamples(plan, chunkSize, capacity.limits) / chunkSize);
+  const maxExamples = Math.min(maxShardExamples(plan, chunkSize, capacity.limits), options.maxExamples ?? Number.MAX_SAFE_INTEGER);
+  const maxChunks = Math.floor(maxExamples / chunkSize);
   if (maxChunks < 1) {
     throw new RangeError(`Cannot plan shards: one chunk of ${chunkSize} examples of this model exceeds the workers' limits (GET /v1/health); use a smaller chunkSize or a smaller model`);
   }
-  const shardCount = Math.max(Math.min(Math.max(capacity.workers, 1), totalChunks), Math.ceil(totalChunks / maxChunks));
+  const spread = (options.spread ?? true) ? Math.min(Math.max(capacity.workers, 1), totalChunks) : 1;
+  const shardCount = Math.max(spread, Math.ceil(totalChunks / maxChunks));
   const shards: Shard[] = [];
   let chunk = 0;
   for (let s = 0; s < shardCount; s++) {

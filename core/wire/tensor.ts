@@ -102,6 +102,19 @@ export function wireFloat64(data: Float64Array, dims: readonly number[]): Float6
   return { shape: [...dims], dtype: "float64", data };
 }
 
+/**
+ * Named arrays as wire tensors, in `layout`'s order with its shapes (no copy): a model's
+ * parameters or gradients (`plan.parameters`), or its batch-norm state (`plan.batchNormState`).
+ */
+export function wireTensors(
+  layout: readonly { readonly name: string; readonly shape: readonly number[] }[],
+  data: Readonly<Record<string, Float32Array>>,
+): WireTensors {
+  const out: WireTensors = {};
+  for (const p of layout) out[p.name] = wireFloat32(data[p.name], p.shape);
+  return out;
+}
+
 /** The data of named wire tensors, by name (no copy). */
 export function tensorData(tensors: Readonly<Record<string, Float32Tensor>>): Record<string, Float32Array> {
   const out: Record<string, Float32Array> = {};

@@ -8,16 +8,15 @@ import { describe, expect, it } from "vitest";
 import { decode, encode, encodeEntries, mapHeader } from "../../core/wire/codec.ts";
 import { wireFloat32, wireInt32 } from "../../core/wire/tensor.ts";
 import { BufferPool } from "../../coordinator/pool/buffer-pool.ts";
-import { type Prepared, RequestBodies, type RequestBody } from "../../coordinator/pool/request-bodies.ts";
+import { type Prepared, RequestBodies, type TaskBodies } from "../../coordinator/pool/request-bodies.ts";
 import { Domain, Rng } from "../../core/random.ts";
 
 const rng = new Rng(11, Domain.test);
 const floats = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
 
-/** The step's common fields: a model and parameters big enough to overflow a first size guess. */
+/** A step's context: a model and parameters big enough to overflow a first size guess. */
 function stepContext(step: number) {
   return {
-    protocol: 1,
     model: { input: [64], layers: [{ type: "dense", units: 32 }], output: "softmax" },
     parameters: { "dense0.W": wireFloat32(floats(64 * 1024), [64, 1024]), "dense0.b": wireFloat32(floats(1024), [1024]) },
     chunkSize: 4,
@@ -28,10 +27,9 @@ function stepContext(step: number) {
   };
 }
 
-function shardOf(context: ReturnType<typeof stepContext>, chunk: number) {
+function shardOf(chunk: number) {
   const rows = 4;
   return {
-    ...context,
     inputs: wireFloat32(floats(rows * 64), [rows, 64]),
     labels: wireInt32(Int32Array.from({ length: rows }, (_, i) => i % 2), [rows]),
     indices: wireInt32(Int32Array.from({ length: rows }, (_, i) => chunk * rows + i), [rows]),
@@ -41,11 +39,11 @@ function shardOf(context: ReturnType<typeof stepContext>, chunk: number) {
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
-/** Prepares every open body and checks that it decodes to its task and carries its own SHA-256. */
-function expectBodiesOf(open: RequestBody[], tasks: object[]): Prepared[] {
-  return open.map((b, i) => {
-    const prepared = b.prepare();
-    expect(decode(prepared.body)).toEqual(tasks[i]);
+/** Prepares every body of a task and checks that it decodes to its shard's request and carries its own SHA-256. */
+function expectBodiesOf(bodies: TaskBodies, context: object, shards: object[]): Prepared[] {
+  return shards.map((shard, i) => {
+    const prepared = bodies.prepare(i);
+    expect(decode(prepared.body)).toEqual({ protocol: 1, ...context, ...shard });
     expect(prepared.digest).toBe(sha256(prepared.body));
     return prepared;
   });
@@ -71,89 +69,90 @@ describe("encodeEntries and mapHeader", () => {
 });
 
 describe("RequestBodies", () => {
-  it("gives every shard of a step a body that decodes to its task, with the SHA-256 of the whole body", () => {
-    const bodies = new RequestBodies(new BufferPool({ buffers: 8 }), { signed: true });
+  it("gives every shard of a task a body that decodes to its request, with the SHA-256 of the whole body", () => {
+    const buffers = new BufferPool({ buffers: 8 });
+    const bodies = new RequestBodies(buffers, { signed: true });
     const context = stepContext(0);
-    const tasks = [0, 1, 2, 3].map((c) => shardOf(context, c));
-    const open = tasks.map((t) => bodies.open(t));
-    expect(bodies.openContexts).toBe(1);
-    const prepared = expectBodiesOf(open, tasks);
-    // The shared fields stand at the front of every body, byte for byte.
+    const shards = [0, 1, 2, 3].map(shardOf);
+    const open = bodies.open(context, shards);
+    const prepared = expectBodiesOf(open, context, shards);
+    // The context stands at the front of every body, byte for byte.
     const front = prepared[0].body.subarray(0, 200_000);
     for (const p of prepared) expect(Buffer.compare(p.body.subarray(0, 200_000), front)).toBe(0);
     // A retry or a hedge sends the very same bytes.
-    expect(open[2].prepare()).toBe(prepared[2]);
-    for (const b of open) b.close();
-    expect(bodies.openContexts).toBe(0);
+    expect(open.prepare(2)).toBe(prepared[2]);
+    // Closing gives the memory of the context and of every body back to the pool.
+    const held = buffers.freeBytes;
+    open.close();
+    expect(buffers.freeBytes).toBeGreaterThanOrEqual(held + prepared.reduce((a, p) => a + p.body.length, 0));
+    expect(() => open.prepare(0)).toThrow(/closed/);
   });
 
-  it("encodes the step's common fields once for all its shards", () => {
+  it("encodes the task's context once for all its shards", () => {
     const bodies = new RequestBodies(new BufferPool({ buffers: 8 }), { signed: true });
     let reads = 0;
     const model = { input: [64], layers: [{ type: "dense", units: 32 }] } as Record<string, unknown>;
     // The encoder reads every field it writes: a getter counts how often the model is encoded.
     Object.defineProperty(model, "output", { enumerable: true, get: () => (reads++, "softmax") });
-    const context = { ...stepContext(0), model };
-    const tasks = [0, 1, 2, 3].map((c) => shardOf(context as never, c));
-    const open = tasks.map((t) => bodies.open(t));
-    const prepared = open.map((b) => b.prepare());
+    const open = bodies.open({ ...stepContext(0), model }, [0, 1, 2, 3].map(shardOf));
+    const prepared = [0, 1, 2, 3].map((i) => open.prepare(i));
     expect(reads).toBe(1);
     for (const p of prepared) expect((decode(p.body) as { model: { output: string } }).model.output).toBe("softmax");
-    for (const b of open) b.close();
+    open.close();
   });
 
-  it("encodes a lone task whole: the same bytes as encode()", () => {
+  it("encodes a task of one shard whole: the same bytes as encode() of its request", () => {
     const bodies = new RequestBodies(new BufferPool({ buffers: 4 }), { signed: true });
-    const task = shardOf(stepContext(0), 0);
-    const body = bodies.open(task);
-    const { body: bytes, digest } = body.prepare();
-    expect(Buffer.compare(bytes, encode(task))).toBe(0);
+    const context = stepContext(0), shard = shardOf(0);
+    const open = bodies.open(context, [shard]);
+    const { body: bytes, digest } = open.prepare(0);
+    expect(Buffer.compare(bytes, encode({ protocol: 1, ...context, ...shard }))).toBe(0);
     expect(digest).toBe(sha256(bytes));
-    body.close();
+    open.close();
   });
 
-  it("keeps the tasks of two jobs open at once apart", () => {
+  it("keeps two tasks open at once apart", () => {
     const bodies = new RequestBodies(new BufferPool({ buffers: 8 }), { signed: true });
-    const one = stepContext(5), two = stepContext(5);
-    const tasks = [shardOf(one, 0), shardOf(two, 0), shardOf(one, 1), shardOf(two, 1)];
-    const open = tasks.map((t) => bodies.open(t));
-    expect(bodies.openContexts).toBe(2);
-    expectBodiesOf(open, tasks);
-    for (const b of open) b.close();
+    const one = stepContext(5), two = { ...stepContext(6), seed: 4 };
+    const shards = [shardOf(0), shardOf(1)];
+    const a = bodies.open(one, shards), b = bodies.open(two, shards);
+    expectBodiesOf(b, two, shards);
+    expectBodiesOf(a, one, shards);
+    a.close();
+    b.close();
   });
 
-  it("never reuses a step's encoding after its tasks are closed, even for the same objects changed in place", () => {
+  it("encodes a new task afresh, even for the same objects changed in place", () => {
     const bodies = new RequestBodies(new BufferPool({ buffers: 8 }), { signed: true });
     const context = stepContext(1);
-    const first = [shardOf(context, 0), shardOf(context, 1)].map((t) => bodies.open(t));
-    for (const b of first) b.prepare();
-    for (const b of first) b.close();
+    const first = bodies.open(context, [shardOf(0), shardOf(1)]);
+    first.prepare(0);
+    first.prepare(1);
+    first.close();
     context.parameters["dense0.W"].data.fill(0.25);
-    const tasks = [shardOf(context, 2), shardOf(context, 3)];
-    const second = tasks.map((t) => bodies.open(t));
-    for (const { body } of expectBodiesOf(second, tasks)) {
-      expect((decode(body) as typeof tasks[0]).parameters["dense0.W"].data[7]).toBe(0.25);
+    const shards = [shardOf(2), shardOf(3)];
+    const second = bodies.open(context, shards);
+    for (const { body } of expectBodiesOf(second, context, shards)) {
+      expect((decode(body) as typeof context).parameters["dense0.W"].data[7]).toBe(0.25);
     }
-    for (const b of second) b.close();
+    second.close();
   });
 
   it("leaves bodies unhashed when unsigned", () => {
     const bodies = new RequestBodies(new BufferPool({ buffers: 4 }), { signed: false });
-    const context = stepContext(0);
-    const open = [shardOf(context, 0), shardOf(context, 1)].map((t) => bodies.open(t));
-    for (const b of open) expect(b.prepare().digest).toBeNull();
-    for (const b of open) b.close();
+    const open = bodies.open(stepContext(0), [shardOf(0), shardOf(1)]);
+    expect(open.prepare(0).digest).toBeNull();
+    expect(open.prepare(1).digest).toBeNull();
+    open.close();
   });
 
-  it("throws for a task it cannot encode, and closing it drops its context", () => {
+  it("throws for a shard it cannot encode and still encodes the others", () => {
     const bodies = new RequestBodies(new BufferPool({ buffers: 4 }), { signed: true });
     const context = stepContext(0);
-    const bad = { ...shardOf(context, 0), inputs: Symbol("not encodable") };
-    const good = shardOf(context, 1);
-    const open = [bodies.open(bad), bodies.open(good)];
-    expect(() => open[0].prepare()).toThrow();
-    expect(decode(open[1].prepare().body)).toEqual(good);
-    for (const b of open) b.close();
-    expect(bodies.openContexts).toBe(0);
+    const good = shardOf(1);
+    const open = bodies.open(context, [{ ...shardOf(0), inputs: Symbol("not encodable") }, good]);
+    expect(() => open.prepare(0)).toThrow();
+    expect(decode(open.prepare(1).body)).toEqual({ protocol: 1, ...context, ...good });
+    open.close();
   });
 });

@@ -2,15 +2,11 @@
 import type { Batch } from "../../core/model/engine.ts";
 import type { Tensors } from "../../core/model/parameters.ts";
 import type { ModelPlan, ModelSpec } from "../../core/model/spec.ts";
+import type { GradientShardResult } from "../../core/shard.ts";
 import type { EvaluateRequestInput, GradientsRequestInput } from "../../core/wire/messages.ts";
-import { wireFloat32, wireInt32, type Float32Tensor } from "../../core/wire/tensor.ts";
-
-/** Named tensors of a plan as wire tensors (shapes from the plan). */
-export function wireTensors(tensors: Tensors, infos: ModelPlan["parameters"]): Record<string, Float32Tensor> {
-  const out: Record<string, Float32Tensor> = {};
-  for (const p of infos) out[p.name] = wireFloat32(tensors[p.name], p.shape);
-  return out;
-}
+import type { GradientShard, StepContext, StepTask } from "../../core/work.ts";
+import type { ShardOutcome, WorkerPool } from "../../coordinator/pool/worker-pool.ts";
+import { wireFloat32, wireInt32, wireTensors } from "../../core/wire/tensor.ts";
 
 function examples(plan: ModelPlan, batch: Batch) {
   const m = batch.inputs.length / plan.inputSize;
@@ -31,7 +27,7 @@ export function gradientsRequest(
   return {
     protocol: 1,
     model: spec as ModelSpec,
-    parameters: wireTensors(params, plan.parameters),
+    parameters: wireTensors(plan.parameters, params),
     inputs,
     labels,
     indices: wireInt32(Int32Array.from(batch.indices), [m]),
@@ -55,11 +51,32 @@ export function evaluateRequest(
   return {
     protocol: 1,
     model: spec as ModelSpec,
-    parameters: wireTensors(params, plan.parameters),
-    batchNorm: wireTensors(state, plan.batchNormState),
+    parameters: wireTensors(plan.parameters, params),
+    batchNorm: wireTensors(plan.batchNormState, state),
     inputs,
     labels,
     chunkSize: options.chunkSize,
     outputs: options.outputs ?? false,
   };
+}
+
+const SHARD_KEYS: ReadonlySet<string> = new Set(["inputs", "labels", "indices", "firstChunk"]);
+
+/**
+ * A one-shard step task (core/work.ts) whose request is exactly `request` (its fields, no others):
+ * for tests and benchmarks that send one prebuilt request through a pool.
+ */
+export function stepTaskOf(request: GradientsRequestInput): StepTask {
+  const context: Record<string, unknown> = {};
+  const shard: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(request)) {
+    if (key === "protocol" || value === undefined) continue;
+    (SHARD_KEYS.has(key) ? shard : context)[key] = value;
+  }
+  return { context: context as unknown as StepContext, shards: [shard as unknown as GradientShard] };
+}
+
+/** The outcome of one prebuilt request sent through a pool. */
+export async function runOne(pool: WorkerPool, request: GradientsRequestInput, signal: AbortSignal): Promise<ShardOutcome<GradientShardResult>> {
+  return (await pool.runStep(stepTaskOf(request), { signal })).outcomes[0];
 }
