@@ -17,12 +17,13 @@ import type { GradientsRequestInput } from "../../core/wire/messages.ts";
 import { HttpPool } from "../../coordinator/pool/http-pool.ts";
 import { InProcessPool } from "../../coordinator/pool/in-process-pool.ts";
 import { prepareData } from "../../coordinator/training/prepared-data.ts";
-import { distributedGradient, train } from "../../coordinator/training/trainer.ts";
+import { distributedGradient } from "../../coordinator/training/gradient-step.ts";
+import { train } from "../../coordinator/training/trainer.ts";
 import { api, modelParameters, waitForJob } from "../helpers/api.ts";
 import { startCoordinator } from "../helpers/coordinator-process.ts";
 import { startFlakyProxy } from "../helpers/flaky-proxy.ts";
 import type { ServerProcess } from "../helpers/server-process.ts";
-import { gradientsRequest } from "../helpers/wire-fixtures.ts";
+import { gradientsRequest, runOne } from "../helpers/wire-fixtures.ts";
 import { startWorker, type WorkerProcess } from "../helpers/worker-process.ts";
 
 const SECRET = "e2e-secret-" + Math.random().toString(36).slice(2);
@@ -262,7 +263,7 @@ describe("the worker pool", () => {
     const pool = new HttpPool([workers[0].url], { secret: SECRET, concurrency: 1 });
     await pool.start();
     try {
-      const outcome = await pool.gradients({ protocol: 1, bad: Symbol("not encodable") } as never, new AbortController().signal);
+      const outcome = await runOne(pool, { ...smallTask(1), step: Symbol("not encodable") } as never, new AbortController().signal);
       expect(outcome.ok).toBe(false);
       if (outcome.ok) return;
       expect(outcome.error).toMatchObject({ code: "bad_request", retriable: false });
@@ -282,7 +283,7 @@ describe("the worker pool", () => {
       await Promise.all([unsigned.start(), refused.start(), signed.start()]);
       const task = smallTask(5);
       const signal = new AbortController().signal;
-      const [a, b, c] = await Promise.all([unsigned.gradients(task, signal), signed.gradients(task, signal), refused.gradients(task, signal)]);
+      const [a, b, c] = await Promise.all([runOne(unsigned, task, signal), runOne(signed, task, signal), runOne(refused, task, signal)]);
       expect(a.ok && b.ok).toBe(true);
       if (!a.ok || !b.ok) return;
       expect(a.value.count).toBe(16);
@@ -305,7 +306,7 @@ describe("the worker pool", () => {
     await pool.start();
     try {
       const started = Date.now();
-      const outcome = await pool.gradients(smallTask(3), new AbortController().signal);
+      const outcome = await runOne(pool, smallTask(3), new AbortController().signal);
       expect(outcome.ok).toBe(true);
       if (!outcome.ok) return;
       expect(outcome.worker).toBe(workers[0].url);
