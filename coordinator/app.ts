@@ -12,7 +12,7 @@ import { planModel } from "../core/model/spec.ts";
 import { constantTimeEqual } from "../core/wire/signing.ts";
 import type { DatasetRegistry } from "./datasets/registry.ts";
 import { type JobManager, RequestError } from "./jobs/job-manager.ts";
-import type { JobRecord } from "./store/job-store.ts";
+import { type JobRecord, StoreError } from "./store/job-store.ts";
 import { type StudyManager, studyRoutes } from "./studies/mod.ts";
 
 export interface CoordinatorLimits {
@@ -197,6 +197,8 @@ export function createCoordinatorApp(options: CoordinatorOptions): Hono {
     if (error instanceof HttpError) return c.json(error.body(), error.status as 400, error.headers);
     if (error instanceof RequestError) return c.json({ error: { code: error.code, message: error.message } }, error.status);
     if (error instanceof CsvError) return c.json({ error: { code: "invalid_csv", message: error.message } }, 400);
+    // The data directory's fault, not the request's: 507 for a write (a full disk), 500 for a damaged file.
+    if (error instanceof StoreError) return c.json({ error: { code: `store_${error.kind}`, message: error.message } }, error.kind === "write" ? 507 : 500);
     if (error instanceof TypeError || error instanceof RangeError) {
       return c.json({ error: { code: "invalid_request", message: error.message } }, 400);
     }

@@ -1,9 +1,20 @@
 // The coordinator on Deno: `deno run -A coordinator/entry/deno.ts [--port P] [--data-dir DIR] [--workers URL,...]`.
 import { coordinatorConfig, listenUrl } from "../config.ts";
-import { createCoordinator } from "../server.ts";
+import { createCoordinator, DataDirLockedError } from "../server.ts";
+
+// A server keeps serving its other jobs: a rejection nothing handled is a defect to log, not a reason to die.
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  console.error("coordinator: unhandled rejection (a defect; the coordinator goes on):", event.reason);
+});
 
 const config = coordinatorConfig(Deno.env.toObject(), Deno.args);
-const { app, jobs, studies, resumed } = await createCoordinator(config);
+const coordinator = await createCoordinator(config).catch((error) => {
+  if (!(error instanceof DataDirLockedError)) throw error;
+  console.error(`edgeprop coordinator: ${error.message}`);
+  Deno.exit(1);
+});
+const { app, resumed } = coordinator;
 const server = Deno.serve({
   port: config.port,
   hostname: config.host,
@@ -11,8 +22,7 @@ const server = Deno.serve({
 }, app.fetch);
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
-    await studies.shutdown(); // studies and running jobs keep their state and resume on the next start
-    await jobs.shutdown();
+    await coordinator.close();
     await server.shutdown();
     Deno.exit(0);
   });

@@ -41,6 +41,8 @@ export class StudyManager {
   readonly #limits: StudyLimits;
   readonly #pollMs: number;
   readonly #drivers = new Map<string, Driver>();
+  /** Studies that failed but could not be written (a full disk): shown instead of the stale stored record. */
+  readonly #unsaved = new Map<string, StudyRecord>();
   #stopping = false;
 
   constructor(options: StudyManagerOptions) {
@@ -112,11 +114,11 @@ export class StudyManager {
   }
 
   async get(id: string): Promise<StudyRecord | null> {
-    return this.#drivers.get(id)?.study ?? (await this.#store.getStudy(id));
+    return this.#drivers.get(id)?.study ?? this.#unsaved.get(id) ?? (await this.#store.getStudy(id));
   }
 
   async list(): Promise<StudyRecord[]> {
-    return (await this.#store.listStudies()).map((s) => this.#drivers.get(s.id)?.study ?? s);
+    return (await this.#store.listStudies()).map((s) => this.#drivers.get(s.id)?.study ?? this.#unsaved.get(s.id) ?? s);
   }
 
   /** The study as `GET /v1/studies/:id` shows it, with its running trials' live progress. */
@@ -196,7 +198,8 @@ export class StudyManager {
       console.error(`coordinator: study ${driver.study.id} stopped:`, error);
       const message = error instanceof Error ? error.message : String(error);
       driver.study = { ...driver.study, status: "failed", error: `the study stopped: ${message}`, finishedAt: new Date().toISOString() };
-      await this.#store.putStudy(driver.study).catch(() => {});
+      const failed = driver.study;
+      await this.#store.putStudy(failed).then(() => this.#unsaved.delete(failed.id), () => this.#unsaved.set(failed.id, failed));
     }
   }
 
