@@ -11,7 +11,8 @@ import { readBody } from "../core/http/read-body.ts";
 import { planModel } from "../core/model/spec.ts";
 import { constantTimeEqual } from "../core/wire/signing.ts";
 import type { DatasetRegistry } from "./datasets/registry.ts";
-import { type JobManager, RequestError } from "./jobs/job-manager.ts";
+import { ValidationError } from "../core/validation-error.ts";
+import type { JobManager } from "./jobs/job-manager.ts";
 import { type JobRecord, StoreError } from "./store/job-store.ts";
 import { type StudyManager, studyRoutes } from "./studies/mod.ts";
 
@@ -195,14 +196,14 @@ export function createCoordinatorApp(options: CoordinatorOptions): Hono {
   app.notFound((c) => c.json({ error: { code: "not_found", message: `${c.req.method} ${new URL(c.req.url).pathname} is not an endpoint of this coordinator` } }, 404));
   app.onError((error, c) => {
     if (error instanceof HttpError) return c.json(error.body(), error.status as 400, error.headers);
-    if (error instanceof RequestError) return c.json({ error: { code: error.code, message: error.message } }, error.status);
+    if (error instanceof ValidationError) {
+      return c.json({ error: { code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) } }, 400);
+    }
     if (error instanceof CsvError) return c.json({ error: { code: "invalid_csv", message: error.message } }, 400);
     // The data directory's fault, not the request's: 507 for a write (a full disk), 500 for a damaged file.
     if (error instanceof StoreError) return c.json({ error: { code: `store_${error.kind}`, message: error.message } }, error.kind === "write" ? 507 : 500);
-    if (error instanceof TypeError || error instanceof RangeError) {
-      return c.json({ error: { code: "invalid_request", message: error.message } }, 400);
-    }
-    console.error("coordinator: internal error:", error);
+    // Anything else is a defect of the coordinator, not of the request: logged with its stack.
+    console.error(`coordinator: ${c.req.method} ${c.req.path} failed:`, error);
     return c.json({ error: { code: "internal", message: "internal error; see the coordinator's log" } }, 500);
   });
   return app;

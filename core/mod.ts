@@ -9,6 +9,7 @@ export * from "./limits.ts";
 export * from "./model/mod.ts";
 export * from "./wire/mod.ts";
 export { expectEnum, expectNumber, expectRecord, isRecord, show } from "./validate.ts";
+export { ValidationError } from "./validation-error.ts";
 export * from "./optim/mod.ts";
 export * from "./schedule.ts";
 export * from "./ewa.ts";

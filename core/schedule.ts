@@ -5,6 +5,7 @@
  */
 import { intPow } from "./optim/int-pow.ts";
 import { expectEnum, expectNumber, expectRecord, show } from "./validate.ts";
+import { ValidationError } from "./validation-error.ts";
 
 /** The learning rate at a 0-based epoch and 0-based step (the update count). */
 export type Schedule = (epoch: number, step: number) => number;
@@ -42,8 +43,8 @@ const FIELDS: Record<ScheduleType, readonly string[]> = {
  *   by `factor` every `every` epochs;
  * - `manual` (`rates`, a non-empty list of `[epoch, rate]` pairs with integer epochs ≥ 0 strictly
  *   increasing and rates > 0): the rate of the last pair whose epoch ≤ e, and α0 before the first.
- * Every field is validated up front: an unknown type or field, or a value of the wrong type, is a
- * TypeError, a value out of range a RangeError; messages name the field (`schedule.decayRate`) and
+ * Every field is validated up front: an unknown type or field, a value of the wrong type or out of
+ * range is a ValidationError whose field and message name it (`schedule.decayRate`); messages
  * quote the value. Powers use repeated multiplication, so all runtimes get the same bits.
  */
 export function schedule(spec: ScheduleSpec, learningRate: number): Schedule {
@@ -79,7 +80,8 @@ export function schedule(spec: ScheduleSpec, learningRate: number): Schedule {
     case "manual": {
       const rates = s.rates;
       if (!Array.isArray(rates) || rates.length === 0) {
-        throw new TypeError(
+        throw new ValidationError(
+          "schedule.rates",
           `Cannot ${what}: 'schedule.rates' must be a non-empty array of [epoch, rate] pairs, current value is ${show(rates)}`,
         );
       }
@@ -87,13 +89,15 @@ export function schedule(spec: ScheduleSpec, learningRate: number): Schedule {
       const values: number[] = [];
       rates.forEach((pair: unknown, i: number) => {
         if (!Array.isArray(pair) || pair.length !== 2) {
-          throw new TypeError(
+          throw new ValidationError(
+            `schedule.rates[${i}]`,
             `Cannot ${what}: 'schedule.rates[${i}]' must be an [epoch, rate] pair, current value is ${show(pair)}`,
           );
         }
         const epoch = expectNumber(pair[0], `schedule.rates[${i}][0]`, what, { min: 0, integer: true });
         if (i > 0 && epoch <= epochs[i - 1]) {
-          throw new RangeError(
+          throw new ValidationError(
+            `schedule.rates[${i}][0]`,
             `Cannot ${what}: 'schedule.rates[${i}][0]' must be greater than the previous epoch ${epochs[i - 1]}, current value is ${epoch}`,
           );
         }

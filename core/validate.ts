@@ -1,7 +1,8 @@
 /**
- * Small helpers for validating plain JSON-like values with errors that name the field and quote
- * the value (TypeError for a wrong type, RangeError for a value out of range).
+ * Small helpers for validating plain JSON-like values: each throws a ValidationError whose `field`
+ * is the path it was given and whose message names it and quotes the value.
  */
+import { ValidationError } from "./validation-error.ts";
 
 /** Quotes a value for an error message. */
 export function show(value: unknown): string {
@@ -29,11 +30,12 @@ export function expectRecord(
   what: string,
 ): Record<string, unknown> {
   if (!isRecord(value)) {
-    throw new TypeError(`Cannot ${what}: '${path}' must be an object, current value is ${show(value)}`);
+    throw new ValidationError(path, `Cannot ${what}: '${path}' must be an object, current value is ${show(value)}`);
   }
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
-      throw new TypeError(
+      throw new ValidationError(
+        `${path}.${key}`,
         `Cannot ${what}: '${path}.${key}' is not a known field (expected one of ${allowed.join(", ")})`,
       );
     }
@@ -49,10 +51,10 @@ export function expectNumber(
   range: { min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean; integer?: boolean } = {},
 ): number {
   if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new TypeError(`Cannot ${what}: '${path}' must be a finite number, current value is ${show(value)}`);
+    throw new ValidationError(path, `Cannot ${what}: '${path}' must be a finite number, current value is ${show(value)}`);
   }
   if (range.integer && !Number.isInteger(value)) {
-    throw new RangeError(`Cannot ${what}: '${path}' must be an integer, current value is ${value}`);
+    throw new ValidationError(path, `Cannot ${what}: '${path}' must be an integer, current value is ${value}`);
   }
   const { min, max } = range;
   const low = min !== undefined && (range.minExclusive ? value <= min : value < min);
@@ -60,7 +62,7 @@ export function expectNumber(
   if (low || high) {
     const lo = min === undefined ? "(-inf" : `${range.minExclusive ? "(" : "["}${min}`;
     const hi = max === undefined ? "inf)" : `${max}${range.maxExclusive ? ")" : "]"}`;
-    throw new RangeError(`Cannot ${what}: '${path}' must be in ${lo}, ${hi}, current value is ${value}`);
+    throw new ValidationError(path, `Cannot ${what}: '${path}' must be in ${lo}, ${hi}, current value is ${value}`);
   }
   return value;
 }
@@ -68,7 +70,8 @@ export function expectNumber(
 /** One of the listed strings. */
 export function expectEnum<T extends string>(value: unknown, path: string, what: string, options: readonly T[]): T {
   if (typeof value !== "string" || !(options as readonly string[]).includes(value)) {
-    throw new TypeError(
+    throw new ValidationError(
+      path,
       `Cannot ${what}: '${path}' must be one of ${options.map((o) => JSON.stringify(o)).join(", ")}, current value is ${show(value)}`,
     );
   }

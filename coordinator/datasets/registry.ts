@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { type Dataset, loadMnist, MNIST_EXAMPLES, parseCsv, syntheticDataset, syntheticDatasets } from "../../core/data/mod.ts";
 import { decode, encode } from "../../core/wire/codec.ts";
 import { firstNonFinite, isRecord, show } from "../../core/validate.ts";
+import { ValidationError } from "../../core/validation-error.ts";
 import type { DatasetRecord, JobStore } from "../store/job-store.ts";
 
 /** The seed of the builtin synthetic sets: fixed, so `builtin:spirals` is one dataset. */
@@ -134,29 +135,29 @@ function decodeDataset(bytes: Uint8Array): Dataset {
 /** Validates an uploaded MessagePack dataset message; errors name the field. */
 export function datasetFromMessage(value: unknown): Dataset {
   const what = "upload dataset";
-  if (!isRecord(value)) throw new TypeError(`Cannot ${what}: the body must be a map {name, features, shape, labels}, current value is ${show(value)}`);
+  if (!isRecord(value)) throw new ValidationError(undefined, `Cannot ${what}: the body must be a map {name, features, shape, labels}, current value is ${show(value)}`);
   const { name, features, shape, labels } = value;
   if (typeof name !== "string" || name.length === 0 || name.length > 200) {
-    throw new TypeError(`Cannot ${what}: 'name' must be a string of 1 to 200 characters, current value is ${show(name)}`);
+    throw new ValidationError("name", `Cannot ${what}: 'name' must be a string of 1 to 200 characters, current value is ${show(name)}`);
   }
-  if (!(features instanceof Float32Array)) throw new TypeError(`Cannot ${what}: 'features' must be a Float32Array`);
+  if (!(features instanceof Float32Array)) throw new ValidationError("features", `Cannot ${what}: 'features' must be a Float32Array`);
   if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
-    throw new TypeError(`Cannot ${what}: 'shape' must be [m, n] with positive integers, current value is ${show(shape)}`);
+    throw new ValidationError("shape", `Cannot ${what}: 'shape' must be [m, n] with positive integers, current value is ${show(shape)}`);
   }
   const [m, n] = shape as [number, number];
-  if (features.length !== m * n) throw new RangeError(`Cannot ${what}: 'features' must have m × n = ${m * n} values, current length is ${features.length}`);
+  if (features.length !== m * n) throw new ValidationError("features", `Cannot ${what}: 'features' must have m × n = ${m * n} values, current length is ${features.length}`);
   const bad = firstNonFinite(features);
-  if (bad >= 0) throw new RangeError(`Cannot ${what}: 'features[${bad}]' must be finite, current value is ${features[bad]}`);
+  if (bad >= 0) throw new ValidationError(`features[${bad}]`, `Cannot ${what}: 'features[${bad}]' must be finite, current value is ${features[bad]}`);
   let values: Int32Array;
   if (labels instanceof Int32Array || (Array.isArray(labels) && labels.every((x) => Number.isInteger(x)))) {
     values = Int32Array.from(labels as ArrayLike<number>);
   } else {
-    throw new TypeError(`Cannot ${what}: 'labels' must be an Int32Array (or array of integers) of class indices`);
+    throw new ValidationError("labels", `Cannot ${what}: 'labels' must be an Int32Array (or array of integers) of class indices`);
   }
-  if (values.length !== m) throw new RangeError(`Cannot ${what}: 'labels' must have ${m} entries, current length is ${values.length}`);
+  if (values.length !== m) throw new ValidationError("labels", `Cannot ${what}: 'labels' must have ${m} entries, current length is ${values.length}`);
   let max = 0;
   for (let i = 0; i < m; i++) {
-    if (values[i] < 0 || values[i] > 65535) throw new RangeError(`Cannot ${what}: 'labels[${i}]' must be a class index in [0, 65535], current value is ${values[i]}`);
+    if (values[i] < 0 || values[i] > 65535) throw new ValidationError(`labels[${i}]`, `Cannot ${what}: 'labels[${i}]' must be a class index in [0, 65535], current value is ${values[i]}`);
     max = Math.max(max, values[i]);
   }
   const classes = Array.from({ length: max + 1 }, (_, i) => String(i));

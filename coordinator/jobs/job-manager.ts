@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { normalizeFeatures, type Normalization } from "../../core/data/mod.ts";
+import { HttpError } from "../../core/http/http-error.ts";
 import { averageOutputs } from "../../core/ensemble.ts";
 import { DEFAULT_JOB_LIMITS, type JobSpec, parseJobSpec } from "../../core/job/spec.ts";
 import { evaluate } from "../../core/model/engine.ts";
@@ -18,14 +19,6 @@ import type { JobRecord, JobStore } from "../store/job-store.ts";
 import { checkDataFits, prepareData } from "../training/prepared-data.ts";
 import { type MetricsEntry, train, type TrainEvent, TrainingError, type TrainState } from "../training/trainer.ts";
 import { JobEvents } from "./events.ts";
-
-/** A request the coordinator refuses: HTTP `status` with a message naming the problem. */
-export class RequestError extends Error {
-  override name = "RequestError";
-  constructor(readonly status: 400 | 404 | 409 | 413, readonly code: string, message: string) {
-    super(message);
-  }
-}
 
 export interface JobManagerOptions {
   readonly store: JobStore;
@@ -67,7 +60,7 @@ export class JobManager {
     this.#options = options;
   }
 
-  /** Validates and queues a job; throws RequestError (400) naming the problem. */
+  /** Validates and queues a job; throws a ValidationError or HttpError (400) naming the problem. */
   async submit(raw: unknown, extra: { studyId?: string } = {}): Promise<JobRecord> {
     const { spec, urls } = await this.#check(raw);
     const record: JobRecord = {
@@ -95,30 +88,23 @@ export class JobManager {
 
   /**
    * Everything `submit` checks, without queueing anything: a study validates its base spec this way
-   * before it creates any trial. Returns the parsed spec; throws RequestError (400) naming the problem.
+   * before it creates any trial. Returns the parsed spec; throws as `submit` does.
    */
   async validate(raw: unknown): Promise<JobSpec> {
     return (await this.#check(raw)).spec;
   }
 
   async #check(raw: unknown): Promise<{ spec: JobSpec; urls: readonly string[] }> {
-    let spec: JobSpec;
-    try {
-      spec = parseJobSpec(raw);
-    } catch (error) {
-      if (error instanceof TypeError || error instanceof RangeError) throw new RequestError(400, "invalid_spec", error.message);
-      throw error;
-    }
+    const spec = parseJobSpec(raw);
     const urls = spec.workers.urls.length ? spec.workers.urls : this.#options.defaultWorkers;
     if (urls.length === 0) {
-      throw new RequestError(400, "no_workers", "'workers.urls' is empty and the coordinator has no default workers (start it with --workers or EDGEPROP_WORKERS)");
+      throw new HttpError(400, "no_workers", "'workers.urls' is empty and the coordinator has no default workers (start it with --workers or EDGEPROP_WORKERS)", { field: "workers.urls" });
     }
     const plan = planModel(spec.model);
     try {
       checkDataFits(await this.#registry.load(spec.dataset.id), spec, plan);
     } catch (error) {
-      if (error instanceof UnknownDatasetError) throw new RequestError(400, "unknown_dataset", `'dataset.id': ${error.message}`);
-      if (error instanceof TypeError || error instanceof RangeError) throw new RequestError(400, "invalid_spec", error.message);
+      if (error instanceof UnknownDatasetError) throw new HttpError(400, "unknown_dataset", `'dataset.id': ${error.message}`, { field: "dataset.id" });
       throw error;
     }
     return { spec, urls };
@@ -132,27 +118,27 @@ export class JobManager {
    * start; its metrics log keeps each epoch once, so what a job cost stays countable from its
    * record. The job keeps its id, its spec's `epochs` becomes `epochs`, and it resumes after a
    * crash like any job. Only a single-model job can be extended (an ensemble's finished members
-   * would stay at the old budget). Throws RequestError: 404 no such job, 409 not extendable, 400
+   * would stay at the old budget). Throws HttpError: 404 no such job, 409 not extendable, 400
    * bad `epochs`.
    */
   async extend(id: string, epochs: number): Promise<JobRecord> {
     const job = await this.#store.getJob(id);
-    if (!job) throw new RequestError(404, "not_found", `job '${id}' does not exist`);
+    if (!job) throw new HttpError(404, "not_found", `job '${id}' does not exist`);
     if (this.#running.has(id) || job.status !== "succeeded") {
-      throw new RequestError(409, "conflict", `job '${id}' is ${job.status}; only a succeeded job can be extended`);
+      throw new HttpError(409, "conflict", `job '${id}' is ${job.status}; only a succeeded job can be extended`);
     }
     const spec = parseJobSpec(job.spec);
     if (spec.ensemble.members !== 1) {
-      throw new RequestError(409, "conflict", `job '${id}' trains an ensemble of ${spec.ensemble.members}; only a single model can be extended`);
+      throw new HttpError(409, "conflict", `job '${id}' trains an ensemble of ${spec.ensemble.members}; only a single model can be extended`);
     }
     if (!Number.isInteger(epochs) || epochs <= spec.epochs || epochs > DEFAULT_JOB_LIMITS.maxEpochs) {
-      throw new RequestError(400, "invalid_field", `'epochs' must be an integer in (${spec.epochs}, ${DEFAULT_JOB_LIMITS.maxEpochs}] to extend job '${id}', current value is ${epochs}`);
+      throw new HttpError(400, "invalid_field", `'epochs' must be an integer in (${spec.epochs}, ${DEFAULT_JOB_LIMITS.maxEpochs}] to extend job '${id}', current value is ${epochs}`, { field: "epochs" });
     }
     const bytes = await this.#store.getCheckpoint(id);
-    if (!bytes) throw new RequestError(409, "conflict", `job '${id}' has no checkpoint to continue from`);
+    if (!bytes) throw new HttpError(409, "conflict", `job '${id}' has no checkpoint to continue from`);
     const checkpoint = decode(bytes) as Checkpoint;
     await this.#store.writeMetrics(id, (await this.#store.readMetrics(id)).slice(0, checkpoint.metricsCount));
-    if (this.#running.has(id)) throw new RequestError(409, "conflict", `job '${id}' is already being extended`);
+    if (this.#running.has(id)) throw new HttpError(409, "conflict", `job '${id}' is already being extended`);
     const record: JobRecord = { ...job, status: "queued", spec: { ...spec, epochs }, finishedAt: null, progress: { ...job.progress, epochs } };
     await this.#store.putJob(record);
     this.events.reset(id);
@@ -273,18 +259,18 @@ export class JobManager {
   /** Outputs and predicted classes of a trained model for raw (un-normalized) inputs. */
   async predict(id: string, inputs: unknown): Promise<{ outputs: number[][]; classes: (string | null)[] }> {
     const artifact = await this.model(id);
-    if (!artifact) throw new RequestError(404, "not_found", `job '${id}' has no trained model (is it finished?)`);
+    if (!artifact) throw new HttpError(404, "not_found", `job '${id}' has no trained model (is it finished?)`);
     const plan = planModel(artifact.spec.model);
     const n = plan.inputSize;
     if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > 65_536) {
-      throw new RequestError(400, "invalid_field", "'inputs' must be a non-empty array of at most 65536 rows");
+      throw new HttpError(400, "invalid_field", "'inputs' must be a non-empty array of at most 65536 rows", { field: "inputs" });
     }
     const m = inputs.length;
     const x = new Float32Array(m * n);
     inputs.forEach((row, i) => {
-      if (!Array.isArray(row) || row.length !== n) throw new RequestError(400, "invalid_field", `'inputs[${i}]' must be an array of ${n} numbers`);
+      if (!Array.isArray(row) || row.length !== n) throw new HttpError(400, "invalid_field", `'inputs[${i}]' must be an array of ${n} numbers`, { field: `inputs[${i}]` });
       row.forEach((v, j) => {
-        if (typeof v !== "number" || !Number.isFinite(v)) throw new RequestError(400, "invalid_field", `'inputs[${i}][${j}]' must be a finite number, current value is ${JSON.stringify(v)}`);
+        if (typeof v !== "number" || !Number.isFinite(v)) throw new HttpError(400, "invalid_field", `'inputs[${i}][${j}]' must be a finite number, current value is ${JSON.stringify(v)}`, { field: `inputs[${i}][${j}]` });
         x[i * n + j] = v;
       });
     });

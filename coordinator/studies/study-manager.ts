@@ -8,7 +8,9 @@
  * left running: it adopts jobs that were submitted but not yet recorded, so no trial runs twice.
  */
 import { randomBytes } from "node:crypto";
-import { type JobManager, RequestError } from "../jobs/job-manager.ts";
+import { HttpError } from "../../core/http/http-error.ts";
+import { ValidationError } from "../../core/validation-error.ts";
+import type { JobManager } from "../jobs/job-manager.ts";
 import type { JobRecord, JobStore } from "../store/job-store.ts";
 import { advance, initialTrials } from "./strategy.ts";
 import { FINISHED_TRIAL, type StudyRecord, type TrialRecord } from "./study-record.ts";
@@ -54,37 +56,24 @@ export class StudyManager {
 
   /**
    * Validates a study (the spec, the base spec against its dataset and workers, every path of the
-   * space and every initial trial's job spec), stores it and starts it. Throws RequestError 400
-   * naming the problem; nothing is created then.
+   * space and every initial trial's job spec), stores it and starts it. Throws a ValidationError or
+   * HttpError (400) naming the problem; nothing is created then.
    */
   async create(raw: unknown): Promise<StudyRecord> {
-    const invalid = (error: unknown): never => {
-      if (error instanceof TypeError || error instanceof RangeError) throw new RequestError(400, "invalid_study", error.message);
-      throw error;
-    };
-    let spec;
-    try {
-      spec = parseStudySpec(raw, this.#limits);
-    } catch (error) {
-      invalid(error);
-    }
-    spec = spec!;
+    const spec = parseStudySpec(raw, this.#limits);
     try {
       await this.#jobs.validate(spec.base);
     } catch (error) {
-      if (error instanceof RequestError) throw new RequestError(error.status, error.code, `Cannot create study: 'base': ${error.message}`);
+      const field = (f: string | undefined) => (f === undefined ? "base" : `base.${f}`);
+      if (error instanceof ValidationError) throw new ValidationError(field(error.field), `Cannot create study: 'base': ${error.message}`, error.code);
+      if (error instanceof HttpError) throw new HttpError(error.status, error.code, `Cannot create study: 'base': ${error.message}`, { field: field(error.field) });
       throw error;
     }
-    let trials: TrialRecord[] = [];
-    try {
-      trials = initialTrials(spec);
-      if (trials.length > this.#limits.maxTrials) {
-        throw new RangeError(`Cannot create study: the grid has ${trials.length} points, more than the limit of ${this.#limits.maxTrials}`);
-      }
-      checkTrials(spec, trials);
-    } catch (error) {
-      invalid(error);
+    const trials = initialTrials(spec);
+    if (trials.length > this.#limits.maxTrials) {
+      throw new ValidationError("strategy", `Cannot create study: the grid has ${trials.length} points, more than the limit of ${this.#limits.maxTrials}`, "limit_exceeded");
     }
+    checkTrials(spec, trials);
     const study: StudyRecord = {
       id: `study_${randomBytes(12).toString("hex")}`,
       name: spec.name,
@@ -246,7 +235,7 @@ export class StudyManager {
       await this.#jobs.extend(trial.jobId, trial.budget);
       return { ...trial, status: "running" };
     } catch (error) {
-      if (error instanceof RequestError || error instanceof TypeError || error instanceof RangeError) {
+      if (error instanceof HttpError || error instanceof ValidationError) {
         return { ...trial, status: "failed", error: error.message };
       }
       throw error;

@@ -7,6 +7,7 @@ import { type JobSpec, parseJobSpec } from "../../core/job/spec.ts";
 import type { CoarseToFineStrategy, GridStrategy, RandomStrategy, StrategySpec, StudyMetric, SuccessiveHalvingStrategy } from "../../core/job/study-api.ts";
 import { type Space, validateSpace } from "../../core/search/mod.ts";
 import { expectEnum, expectNumber, expectRecord, isRecord, show } from "../../core/validate.ts";
+import { ValidationError } from "../../core/validation-error.ts";
 
 export const STRATEGY_TYPES = ["grid", "random", "coarseToFine", "successiveHalving"] as const satisfies readonly StrategySpec["type"][];
 export type StrategyType = (typeof STRATEGY_TYPES)[number];
@@ -53,14 +54,15 @@ function detail(error: Error): string {
   return error.message.replace(/^Cannot [^:]*: /, "");
 }
 
-function rethrow(error: unknown, prefix: string): never {
-  if (error instanceof TypeError) throw new TypeError(`Cannot ${WHAT}: ${prefix}${detail(error)}`);
-  if (error instanceof RangeError) throw new RangeError(`Cannot ${WHAT}: ${prefix}${detail(error)}`);
-  throw error;
+/** A core validator's error under the study's head, its field under `parent` (`base.epochs`). */
+function rethrow(error: unknown, prefix: string, parent: string): never {
+  if (!(error instanceof ValidationError)) throw error;
+  const field = error.field === undefined ? parent : `${parent}.${error.field}`;
+  throw new ValidationError(field, `Cannot ${WHAT}: ${prefix}${detail(error)}`, error.code);
 }
 
 function required(raw: Record<string, unknown>, key: string, path: string, example: string): unknown {
-  if (raw[key] === undefined) throw new TypeError(`Cannot ${WHAT}: '${path}' is required (e.g. ${example})`);
+  if (raw[key] === undefined) throw new ValidationError(path, `Cannot ${WHAT}: '${path}' is required (e.g. ${example})`);
   return raw[key];
 }
 
@@ -72,33 +74,33 @@ function required(raw: Record<string, unknown>, key: string, path: string, examp
  * coarse-to-fine `rounds` and `trialsPerRound` (≥ 1); a study creates at most `maxTrials` jobs.
  * Successive halving needs `minEpochs` < `base.epochs` (the finalists' budget) and sets `epochs`
  * itself, so the space may not. An unknown field or strategy, a wrong type or a value out of range
- * throws a TypeError or RangeError naming the field, e.g. `RangeError: Cannot create study:
- * 'strategy.trials' must be in [1, 1000], current value is 0`.
+ * throws a ValidationError naming the field, e.g. `Cannot create study: 'strategy.trials' must be
+ * in [1, 1000], current value is 0` (field `strategy.trials`).
  */
 export function parseStudySpec(value: unknown, limits: StudyLimits = DEFAULT_STUDY_LIMITS): StudySpec {
   const raw = expectRecord(value, "study", TOP_FIELDS, WHAT);
   const rawBase = required(raw, "base", "base", `{"dataset": {"id": "builtin:spirals"}, "model": {...}}`);
-  if (!isRecord(rawBase)) throw new TypeError(`Cannot ${WHAT}: 'base' must be a job spec object, current value is ${show(rawBase)}`);
+  if (!isRecord(rawBase)) throw new ValidationError("base", `Cannot ${WHAT}: 'base' must be a job spec object, current value is ${show(rawBase)}`);
   let base: JobSpec;
   try {
     base = parseJobSpec(rawBase);
   } catch (error) {
-    rethrow(error, "'base' is not a valid job spec: ");
+    rethrow(error, "'base' is not a valid job spec: ", "base");
   }
   const name = raw.name === undefined ? base.name.slice(0, 100) : raw.name;
   if (typeof name !== "string" || name.length === 0 || name.length > 100) {
-    throw new TypeError(`Cannot ${WHAT}: 'name' must be a string of 1 to 100 characters, current value is ${show(name)}`);
+    throw new ValidationError("name", `Cannot ${WHAT}: 'name' must be a string of 1 to 100 characters, current value is ${show(name)}`);
   }
   let space: Space;
   try {
     space = validateSpace(required(raw, "space", "space", `{"optimizer.learningRate": {"type": "logUniform", "min": 1e-4, "max": 1}}`));
   } catch (error) {
-    rethrow(error, "");
+    rethrow(error, "", "space");
   }
   const linear = base.model.output === "linear";
   const metric = raw.metric === undefined ? (linear ? "devLoss" : "devError") : expectEnum(raw.metric, "metric", WHAT, STUDY_METRICS);
   if (linear && metric.endsWith("Error")) {
-    throw new RangeError(`Cannot ${WHAT}: 'metric' must be "devLoss" or "trainLoss" for a model with a linear output (it has no error rate), current value is ${show(metric)}`);
+    throw new ValidationError("metric", `Cannot ${WHAT}: 'metric' must be "devLoss" or "trainLoss" for a model with a linear output (it has no error rate), current value is ${show(metric)}`);
   }
   const seed = raw.seed === undefined ? 0 : expectNumber(raw.seed, "seed", WHAT, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
   const strategy = parseStrategy(required(raw, "strategy", "strategy", `{"type": "random", "trials": 16}`), base, space, limits);
@@ -106,12 +108,12 @@ export function parseStudySpec(value: unknown, limits: StudyLimits = DEFAULT_STU
 }
 
 function parseStrategy(value: unknown, base: JobSpec, space: Space, limits: StudyLimits): StrategySpec {
-  if (!isRecord(value)) throw new TypeError(`Cannot ${WHAT}: 'strategy' must be an object with a 'type', current value is ${show(value)}`);
+  if (!isRecord(value)) throw new ValidationError("strategy", `Cannot ${WHAT}: 'strategy' must be an object with a 'type', current value is ${show(value)}`);
   const type = expectEnum(value.type, "strategy.type", WHAT, STRATEGY_TYPES);
   const s = expectRecord(value, "strategy", STRATEGY_FIELDS[type], WHAT);
   const int = (key: string, min: number, max: number, fallback?: number): number => {
     if (s[key] === undefined) {
-      if (fallback === undefined) throw new TypeError(`Cannot ${WHAT}: 'strategy.${key}' is required for ${type}`);
+      if (fallback === undefined) throw new ValidationError(`strategy.${key}`, `Cannot ${WHAT}: 'strategy.${key}' is required for ${type}`);
       return fallback;
     }
     return expectNumber(s[key], `strategy.${key}`, WHAT, { min, max, integer: true });
@@ -119,7 +121,7 @@ function parseStrategy(value: unknown, base: JobSpec, space: Space, limits: Stud
   const concurrency = int("concurrency", 1, limits.maxConcurrency, DEFAULT_CONCURRENCY);
   const budget = (trials: number, how: string): void => {
     if (trials > limits.maxTrials) {
-      throw new RangeError(`Cannot ${WHAT}: 'strategy' asks for ${trials} trials (${how}), more than the limit of ${limits.maxTrials}`);
+      throw new ValidationError("strategy", `Cannot ${WHAT}: 'strategy' asks for ${trials} trials (${how}), more than the limit of ${limits.maxTrials}`);
     }
   };
   switch (type) {
@@ -143,14 +145,14 @@ function parseStrategy(value: unknown, base: JobSpec, space: Space, limits: Stud
     case "successiveHalving": {
       const trials = int("trials", 1, limits.maxTrials);
       if (Object.hasOwn(space, "epochs")) {
-        throw new RangeError(`Cannot ${WHAT}: 'space' must not contain "epochs" with successiveHalving, which sets each trial's epochs itself (from 'strategy.minEpochs' up to 'base.epochs')`);
+        throw new ValidationError("space", `Cannot ${WHAT}: 'space' must not contain "epochs" with successiveHalving, which sets each trial's epochs itself (from 'strategy.minEpochs' up to 'base.epochs')`);
       }
       if (base.epochs < 2) {
-        throw new RangeError(`Cannot ${WHAT}: 'base.epochs' must be >= 2 with successiveHalving (it is the finalists' budget, above 'strategy.minEpochs'), current value is ${base.epochs}`);
+        throw new ValidationError("base.epochs", `Cannot ${WHAT}: 'base.epochs' must be >= 2 with successiveHalving (it is the finalists' budget, above 'strategy.minEpochs'), current value is ${base.epochs}`);
       }
       const minEpochs = int("minEpochs", 1, Number.MAX_SAFE_INTEGER, 1);
       if (minEpochs >= base.epochs) {
-        throw new RangeError(`Cannot ${WHAT}: 'strategy.minEpochs' must be < 'base.epochs' (${base.epochs}, the finalists' budget), current value is ${minEpochs}`);
+        throw new ValidationError("strategy.minEpochs", `Cannot ${WHAT}: 'strategy.minEpochs' must be < 'base.epochs' (${base.epochs}, the finalists' budget), current value is ${minEpochs}`);
       }
       const eta = int("eta", 2, 100, 3);
       return { type, trials, minEpochs, eta, concurrency };

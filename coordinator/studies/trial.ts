@@ -5,6 +5,7 @@
 import { type JobSpec, parseJobSpec } from "../../core/job/spec.ts";
 import { applyValues, type Values } from "../../core/search/mod.ts";
 import { show } from "../../core/validate.ts";
+import { ValidationError } from "../../core/validation-error.ts";
 import type { JobRecord } from "../store/job-store.ts";
 import type { TrialRecord } from "./study-record.ts";
 import type { StudyMetric, StudySpec } from "./study-spec.ts";
@@ -23,7 +24,7 @@ export function trialJobName(studyName: string, trialId: string): string {
  * The job spec of a trial: the (parsed) base with every `path → value` set, where a missing last
  * key is created (`optimizer.beta1` on an Adam spec that leaves it to its default, `regularization.l2`
  * on a spec without L2); named `name`, and with `epochs` replaced when given (successive halving's
- * budget). Validated with parseJobSpec, so a value no job accepts throws its TypeError or RangeError.
+ * budget). Validated with parseJobSpec, so a value no job accepts throws its ValidationError.
  */
 export function trialSpec(spec: StudySpec, values: Values, options: { readonly name: string; readonly epochs?: number }): JobSpec {
   const applied = applyValues(spec.base as unknown as Record<string, unknown>, values, { create: true });
@@ -31,7 +32,7 @@ export function trialSpec(spec: StudySpec, values: Values, options: { readonly n
 }
 
 function detail(error: unknown): string {
-  if (!(error instanceof TypeError || error instanceof RangeError)) throw error;
+  if (!(error instanceof ValidationError)) throw error;
   return error.message.replace(/^Cannot [^:]*: /, "");
 }
 
@@ -41,7 +42,7 @@ function detail(error: unknown): string {
  * gives a valid job: later coarse-to-fine rounds sample inside those ranges, so a range that
  * includes a value no job accepts is refused even where no sample hits it. Then checks every
  * initial trial's spec, and for successive halving that each trains a single model (only those can
- * be continued from a checkpoint). Throws a TypeError or RangeError naming the path and value.
+ * be continued from a checkpoint). Throws a ValidationError naming the path and value.
  */
 export function checkTrials(spec: StudySpec, trials: readonly TrialRecord[]): void {
   const name = trialJobName(spec.name, "t0");
@@ -50,14 +51,14 @@ export function checkTrials(spec: StudySpec, trials: readonly TrialRecord[]): vo
     try {
       applyValues(spec.base as unknown as Record<string, unknown>, { [path]: null }, { create: true });
     } catch (error) {
-      throw new RangeError(`${WHAT}: 'space["${path}"]' is not a path of the base job spec: ${detail(error)}`);
+      throw new ValidationError(`space["${path}"]`, `${WHAT}: 'space["${path}"]' is not a path of the base job spec: ${detail(error)}`);
     }
     const ends = dimension.type === "choice" ? dimension.values : [dimension.min, dimension.max];
     for (const value of ends) {
       try {
         trialSpec(spec, { ...reference, [path]: value }, { name });
       } catch (error) {
-        throw new RangeError(`${WHAT}: 'space["${path}"]' allows ${show(value)}, which makes an invalid job spec: ${detail(error)}`);
+        throw new ValidationError(`space["${path}"]`, `${WHAT}: 'space["${path}"]' allows ${show(value)}, which makes an invalid job spec: ${detail(error)}`);
       }
     }
   }
@@ -66,10 +67,10 @@ export function checkTrials(spec: StudySpec, trials: readonly TrialRecord[]): vo
     try {
       job = trialSpec(spec, trial.values, { name, epochs: spec.strategy.type === "successiveHalving" ? trial.budget : undefined });
     } catch (error) {
-      throw new RangeError(`${WHAT}: trial ${trial.id} (${show(trial.values)}) is not a valid job spec: ${detail(error)}`);
+      throw new ValidationError(error instanceof ValidationError ? error.field : undefined, `${WHAT}: trial ${trial.id} (${show(trial.values)}) is not a valid job spec: ${detail(error)}`);
     }
     if (spec.strategy.type === "successiveHalving" && job.ensemble.members !== 1) {
-      throw new RangeError(`${WHAT}: successiveHalving continues trials from their checkpoints, which needs 'ensemble.members' 1, current value is ${job.ensemble.members} (trial ${trial.id})`);
+      throw new ValidationError("ensemble.members", `${WHAT}: successiveHalving continues trials from their checkpoints, which needs 'ensemble.members' 1, current value is ${job.ensemble.members} (trial ${trial.id})`);
     }
   }
 }

@@ -12,6 +12,7 @@ import {
   validateAugmentOptions,
 } from "../../core/data/mod.ts";
 import type { JobSpec } from "../../core/job/spec.ts";
+import { ValidationError } from "../../core/validation-error.ts";
 import type { ModelPlan } from "../../core/model/spec.ts";
 
 export interface PreparedData {
@@ -30,30 +31,33 @@ export interface PreparedData {
 /**
  * Checks that `dataset` fits the job without copying it: as many features as the model's input,
  * labels the output head can learn, augmentation it supports, a non-empty training split. Throws a
- * TypeError or RangeError naming the field. Job submission calls it; prepareData does too.
+ * ValidationError naming the field. Job submission calls it; prepareData does too.
  */
 export function checkDataFits(dataset: Dataset, spec: JobSpec, plan: ModelPlan): void {
   const [m, n] = dataset.shape;
   if (n !== plan.inputSize) {
-    throw new RangeError(
+    throw new ValidationError(
+      "model.input",
       `Cannot accept job: 'model.input' has ${plan.inputSize} features but dataset '${spec.dataset.id}' has ${n}`,
     );
   }
   const labels = dataset.labels;
   if (spec.model.output === "linear") {
     if (labels.kind !== "targets" || labels.width !== plan.outputs) {
-      throw new TypeError(
+      throw new ValidationError(
+        "dataset.id",
         `Cannot accept job: a linear output with ${plan.outputs} units needs a regression dataset with ${plan.outputs} targets; '${spec.dataset.id}' has ${labels.kind === "classes" ? `${labels.classes.length} classes` : `${labels.width} targets`}`,
       );
     }
   } else {
     if (labels.kind !== "classes") {
-      throw new TypeError(`Cannot accept job: a ${spec.model.output} output needs class labels; dataset '${spec.dataset.id}' has regression targets`);
+      throw new ValidationError("dataset.id", `Cannot accept job: a ${spec.model.output} output needs class labels; dataset '${spec.dataset.id}' has regression targets`);
     }
     const classes = labels.classes.length;
     const expected = spec.model.output === "sigmoid" ? 2 : plan.outputs;
     if (classes > expected || (spec.model.output === "sigmoid" && classes !== 2)) {
-      throw new RangeError(
+      throw new ValidationError(
+        "dataset.id",
         `Cannot accept job: the output layer has room for ${expected} classes but dataset '${spec.dataset.id}' has ${classes}`,
       );
     }
@@ -61,12 +65,12 @@ export function checkDataFits(dataset: Dataset, spec: JobSpec, plan: ModelPlan):
   const augment = spec.dataset.augment;
   if (augment && (augment.flipHorizontal || augment.shift > 0 || augment.noise > 0)) {
     if (!dataset.inputShape) {
-      throw new TypeError(`Cannot accept job: 'dataset.augment' needs image-shaped data; dataset '${spec.dataset.id}' has flat features`);
+      throw new ValidationError("dataset.augment", `Cannot accept job: 'dataset.augment' needs image-shaped data; dataset '${spec.dataset.id}' has flat features`);
     }
     validateAugmentOptions(augment, dataset.inputShape);
   }
   if (splitSizes(m, spec.dataset.split).train < 1) {
-    throw new RangeError(`Cannot accept job: dataset '${spec.dataset.id}' has ${m} examples, too few for a training split`);
+    throw new ValidationError("dataset.split", `Cannot accept job: dataset '${spec.dataset.id}' has ${m} examples, too few for a training split`);
   }
 }
 

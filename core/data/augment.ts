@@ -5,6 +5,7 @@
  * is augmented identically whichever worker, shard or batch holds it, and differently every epoch.
  */
 import { Domain, Rng } from "../random.ts";
+import { ValidationError } from "../validation-error.ts";
 
 export interface AugmentOptions {
   /** Mirror left–right with probability 0.5; default false. */
@@ -28,13 +29,15 @@ const FIELDS = ["flipHorizontal", "shift", "noise"];
 /** [height, width, channels] of an input shape of length 3, or 2 ([height, width], one channel). */
 function imageDims(inputShape: readonly number[]): [number, number, number] {
   if (!Array.isArray(inputShape) || (inputShape.length !== 2 && inputShape.length !== 3)) {
-    throw new TypeError(
+    throw new ValidationError(
+      "inputShape",
       `Cannot augment: 'inputShape' must be [height, width, channels], current value is ${JSON.stringify(inputShape)}`,
     );
   }
   for (const d of inputShape) {
     if (!Number.isSafeInteger(d) || d < 1) {
-      throw new TypeError(
+      throw new ValidationError(
+        "inputShape",
         `Cannot augment: 'inputShape' must hold integers ≥ 1, current value is ${JSON.stringify(inputShape)}`,
       );
     }
@@ -44,40 +47,41 @@ function imageDims(inputShape: readonly number[]): [number, number, number] {
 
 /**
  * Checks augmentation options against an image shape: no unknown field; `flipHorizontal` a boolean;
- * `shift` an integer in [0, min(height, width)); `noise` a finite number ≥ 0. Throws a TypeError for a
- * wrong type or field, a RangeError for a value out of range.
+ * `shift` an integer in [0, min(height, width)); `noise` a finite number ≥ 0. Throws a ValidationError
+ * naming the field for a wrong type, an unknown field or a value out of range.
  */
 export function validateAugmentOptions(options: AugmentOptions, inputShape: readonly number[]): void {
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw new TypeError(`Cannot augment: 'augment' must be an object, current value is ${JSON.stringify(options)}`);
+    throw new ValidationError("augment", `Cannot augment: 'augment' must be an object, current value is ${JSON.stringify(options)}`);
   }
   for (const key of Object.keys(options)) {
     if (!FIELDS.includes(key)) {
-      throw new TypeError(`Cannot augment: unknown field 'augment.${key}'; the fields are ${FIELDS.map((f) => `'${f}'`).join(", ")}`);
+      throw new ValidationError(`augment.${key}`, `Cannot augment: unknown field 'augment.${key}'; the fields are ${FIELDS.map((f) => `'${f}'`).join(", ")}`);
     }
   }
   const [h, w] = imageDims(inputShape);
   const { flipHorizontal, shift, noise } = options;
   if (flipHorizontal !== undefined && typeof flipHorizontal !== "boolean") {
-    throw new TypeError(`Cannot augment: 'flipHorizontal' must be a boolean, current value is ${JSON.stringify(flipHorizontal)}`);
+    throw new ValidationError("flipHorizontal", `Cannot augment: 'flipHorizontal' must be a boolean, current value is ${JSON.stringify(flipHorizontal)}`);
   }
   if (shift !== undefined) {
     if (typeof shift !== "number") {
-      throw new TypeError(`Cannot augment: 'shift' must be a number, current value is ${JSON.stringify(shift)}`);
+      throw new ValidationError("shift", `Cannot augment: 'shift' must be a number, current value is ${JSON.stringify(shift)}`);
     }
     const limit = Math.min(h, w);
     if (!Number.isInteger(shift) || shift < 0 || shift >= limit) {
-      throw new RangeError(
+      throw new ValidationError(
+        "shift",
         `Cannot augment: 'shift' must be an integer in [0, ${limit}) for a ${h}×${w} image, current value is ${shift}`,
       );
     }
   }
   if (noise !== undefined) {
     if (typeof noise !== "number") {
-      throw new TypeError(`Cannot augment: 'noise' must be a number, current value is ${JSON.stringify(noise)}`);
+      throw new ValidationError("noise", `Cannot augment: 'noise' must be a number, current value is ${JSON.stringify(noise)}`);
     }
     if (!Number.isFinite(noise) || noise < 0) {
-      throw new RangeError(`Cannot augment: 'noise' must be a finite number ≥ 0, current value is ${noise}`);
+      throw new ValidationError("noise", `Cannot augment: 'noise' must be a finite number ≥ 0, current value is ${noise}`);
     }
   }
 }

@@ -6,6 +6,7 @@
 import type { Dataset } from "./dataset.ts";
 import { take } from "./dataset.ts";
 import { Domain, permutation, Rng } from "../random.ts";
+import { ValidationError } from "../validation-error.ts";
 
 export interface SplitFractions {
   readonly train: number;
@@ -66,24 +67,25 @@ function checkCount(m: number): void {
 export function resolveSplit(spec: SplitSpec, m: number): SplitFractions {
   if (spec === "auto") return autoSplitFractions(m);
   if (spec === null || typeof spec !== "object") {
-    throw new TypeError(`Cannot split: 'split' must be "auto" or {train, dev, test}, current value is ${JSON.stringify(spec)}`);
+    throw new ValidationError("split", `Cannot split: 'split' must be "auto" or {train, dev, test}, current value is ${JSON.stringify(spec)}`);
   }
   for (const key of Object.keys(spec)) {
     if (!(NAMES as readonly string[]).includes(key)) {
-      throw new TypeError(`Cannot split: unknown field 'split.${key}'; the fields are 'train', 'dev' and 'test'`);
+      throw new ValidationError(`split.${key}`, `Cannot split: unknown field 'split.${key}'; the fields are 'train', 'dev' and 'test'`);
     }
   }
   for (const key of NAMES) {
     const f: unknown = spec[key];
     if (typeof f !== "number") {
-      throw new TypeError(`Cannot split: '${key}' must be a number, current value is ${JSON.stringify(f)}`);
+      throw new ValidationError(key, `Cannot split: '${key}' must be a number, current value is ${JSON.stringify(f)}`);
     }
-    if (!(f >= 0 && f <= 1)) throw new RangeError(`Cannot split: '${key}' must be in [0, 1], current value is ${f}`);
+    if (!(f >= 0 && f <= 1)) throw new ValidationError(key, `Cannot split: '${key}' must be in [0, 1], current value is ${f}`);
   }
-  if (!(spec.train > 0)) throw new RangeError(`Cannot split: 'train' must be in (0, 1], current value is ${spec.train}`);
+  if (!(spec.train > 0)) throw new ValidationError("train", `Cannot split: 'train' must be in (0, 1], current value is ${spec.train}`);
   const sum = spec.train + spec.dev + spec.test;
   if (Math.abs(sum - 1) > 1e-9) {
-    throw new RangeError(
+    throw new ValidationError(
+      "split",
       `Cannot split: 'train' + 'dev' + 'test' must be 1, current value is ${Number(sum.toPrecision(12))} (${spec.train} + ${spec.dev} + ${spec.test})`,
     );
   }
@@ -95,7 +97,7 @@ export function resolveSplit(spec: SplitSpec, m: number): SplitFractions {
  * gets ⌊m·f⌋, then the examples left over go one each to the largest fractional parts, ties in the
  * order train, dev, test), so the sizes sum to m and each is within 1 of m·f. Example: m = 999,999 with
  * "auto" (60/20/20) gives 599,999 / 200,000 / 200,000; m = 1,000,001 (98/1/1) gives 980,001 / 10,000 /
- * 10,000. Throws a RangeError when the training split would be empty.
+ * 10,000. Throws a ValidationError when the training split would be empty.
  */
 export function splitSizes(m: number, spec: SplitSpec = "auto"): SplitSizes {
   checkCount(m);
@@ -110,7 +112,7 @@ export function splitSizes(m: number, spec: SplitSpec = "auto"): SplitSizes {
     left--;
   }
   if (m > 0 && sizes[0] === 0) {
-    throw new RangeError(`Cannot split: 'train' = ${f.train} of ${m} examples leaves the training split empty`);
+    throw new ValidationError("train", `Cannot split: 'train' = ${f.train} of ${m} examples leaves the training split empty`);
   }
   return { train: sizes[0], dev: sizes[1], test: sizes[2] };
 }

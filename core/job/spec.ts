@@ -10,6 +10,7 @@ import { parseRegularization, type Regularization } from "../model/regularizatio
 import { optimizer, type OptimizerSpec } from "../optim/from-spec.ts";
 import { schedule, type ScheduleSpec } from "../schedule.ts";
 import { expectEnum, expectNumber, expectRecord, isRecord, show } from "../validate.ts";
+import { ValidationError } from "../validation-error.ts";
 
 export type NormalizeKind = "standardize" | "minmax" | "none";
 
@@ -64,11 +65,18 @@ export interface JobSpec {
   readonly checkpointEvery: number;
 }
 
-/** Limits of a job beyond the model's. */
+/**
+ * Limits of a job beyond the model's (DESIGN.md, "Limits"). Every list in a spec is bounded, so a
+ * stored job record stays small whatever a client sends: a manual schedule has at most `maxEpochs`
+ * entries (epochs strictly increase from 0, so a later one could never apply; not the job's own
+ * `epochs`, because an extended job or a successive-halving finalist trains longer with the same
+ * schedule), `workers.urls` at most `maxWorkerUrls`.
+ */
 export interface JobLimits extends ModelLimits {
   readonly maxEpochs: number;
   readonly maxBatchSize: number;
   readonly maxEnsembleMembers: number;
+  readonly maxWorkerUrls: number;
 }
 
 export const DEFAULT_JOB_LIMITS: JobLimits = {
@@ -76,6 +84,7 @@ export const DEFAULT_JOB_LIMITS: JobLimits = {
   maxEpochs: 10_000,
   maxBatchSize: 65_536,
   maxEnsembleMembers: 16,
+  maxWorkerUrls: 256,
 };
 
 const WHAT = "accept job";
@@ -90,23 +99,35 @@ const TOP_FIELDS = [
  * `schedule` constant, `batchSize` 64, `epochs` 10, `chunkSize` 32, no early stopping, workers
  * from the coordinator (`backend` wasm, `timeoutMs` 10000, `retries` 3), `seed` 42,
  * `deterministic` true, one ensemble member, `humanError` 0, `checkpointEvery` 0. An unknown field,
- * a wrong type or an out-of-range value throws a TypeError or RangeError naming the field.
+ * a wrong type or an out-of-range value throws a ValidationError naming the field.
  */
 export function parseJobSpec(value: unknown, limits: JobLimits = DEFAULT_JOB_LIMITS): JobSpec {
   const raw = expectRecord(value, "job", TOP_FIELDS, WHAT);
   const name = raw.name === undefined ? "job" : expectString(raw.name, "name", 1, 200);
-  if (raw.dataset === undefined) throw new TypeError(`Cannot ${WHAT}: 'dataset' is required (e.g. {"id": "builtin:mnist"})`);
+  if (raw.dataset === undefined) throw new ValidationError("dataset", `Cannot ${WHAT}: 'dataset' is required (e.g. {"id": "builtin:mnist"})`);
   const dataset = parseDataset(raw.dataset);
-  if (raw.model === undefined) throw new TypeError(`Cannot ${WHAT}: 'model' is required`);
+  if (raw.model === undefined) throw new ValidationError("model", `Cannot ${WHAT}: 'model' is required`);
   const model = parseModelSpec(raw.model, { path: "model", limits });
   const regularization = parseRegularization(raw.regularization);
 
   const optimizerSpec = (raw.optimizer ?? { type: "adam", learningRate: 1e-3 }) as OptimizerSpec;
-  optimizer(optimizerSpec); // validates, naming `optimizer.*`
+  try {
+    optimizer(optimizerSpec); // validates
+  } catch (error) {
+    // The optimizer's factories name their own fields ('beta1'); in a job they are under `optimizer`.
+    if (error instanceof ValidationError && error.field !== undefined && !error.field.startsWith("optimizer")) {
+      throw new ValidationError(`optimizer.${error.field}`, error.message, error.code);
+    }
+    throw error;
+  }
   if (!isRecord(optimizerSpec) || typeof optimizerSpec.learningRate !== "number") {
-    throw new TypeError(`Cannot ${WHAT}: 'optimizer.learningRate' must be a finite number, current value is ${show((optimizerSpec as { learningRate?: unknown }).learningRate)}`);
+    throw new ValidationError("optimizer.learningRate", `Cannot ${WHAT}: 'optimizer.learningRate' must be a finite number, current value is ${show((optimizerSpec as { learningRate?: unknown }).learningRate)}`);
   }
   const scheduleSpec = (raw.schedule ?? { type: "constant" }) as ScheduleSpec;
+  const rates = isRecord(scheduleSpec) && scheduleSpec.type === "manual" ? (scheduleSpec as { rates?: unknown }).rates : undefined;
+  if (Array.isArray(rates) && rates.length > limits.maxEpochs) {
+    throw new ValidationError("schedule.rates", `Cannot ${WHAT}: 'schedule.rates' has ${rates.length} entries, more than the limit of ${limits.maxEpochs} (one per epoch at most)`, "limit_exceeded");
+  }
   schedule(scheduleSpec, optimizerSpec.learningRate); // validates, naming `schedule.*`
 
   const batchSize = raw.batchSize === undefined ? 64 : expectNumber(raw.batchSize, "batchSize", WHAT, { min: 1, max: limits.maxBatchSize, integer: true });
@@ -124,7 +145,7 @@ export function parseJobSpec(value: unknown, limits: JobLimits = DEFAULT_JOB_LIM
     };
   }
 
-  const workers = parseWorkers(raw.workers);
+  const workers = parseWorkers(raw.workers, limits);
   const seed = raw.seed === undefined ? 42 : expectNumber(raw.seed, "seed", WHAT, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
   const deterministic = raw.deterministic === undefined ? true : expectBoolean(raw.deterministic, "deterministic");
   let members = 1;
@@ -147,14 +168,14 @@ function parseDataset(value: unknown): DatasetRef {
   let split: SplitSpec = "auto";
   if (raw.split !== undefined && raw.split !== "auto") {
     if (typeof raw.split === "string") {
-      throw new TypeError(`Cannot ${WHAT}: 'dataset.split' must be "auto" or {train, dev, test} fractions, current value is ${show(raw.split)}`);
+      throw new ValidationError("dataset.split", `Cannot ${WHAT}: 'dataset.split' must be "auto" or {train, dev, test} fractions, current value is ${show(raw.split)}`);
     }
     const s = expectRecord(raw.split, "dataset.split", ["train", "dev", "test"], WHAT);
     const train = expectNumber(s.train, "dataset.split.train", WHAT, { min: 0, minExclusive: true, max: 1 });
     const dev = expectNumber(s.dev ?? 0, "dataset.split.dev", WHAT, { min: 0, max: 1 });
     const test = expectNumber(s.test ?? 0, "dataset.split.test", WHAT, { min: 0, max: 1 });
     if (Math.abs(train + dev + test - 1) > 1e-9) {
-      throw new RangeError(`Cannot ${WHAT}: 'dataset.split' fractions must sum to 1, current sum is ${Number((train + dev + test).toPrecision(12))}`);
+      throw new ValidationError("dataset.split", `Cannot ${WHAT}: 'dataset.split' fractions must sum to 1, current sum is ${Number((train + dev + test).toPrecision(12))}`);
     }
     split = { train, dev, test };
   }
@@ -171,24 +192,26 @@ function parseDataset(value: unknown): DatasetRef {
   return { id, split, normalize, augment };
 }
 
-function parseWorkers(value: unknown): WorkersSpec {
+function parseWorkers(value: unknown, limits: JobLimits): WorkersSpec {
   const defaults: WorkersSpec = { urls: [], backend: "wasm", timeoutMs: 10_000, retries: 3 };
   if (value === undefined) return defaults;
   const raw = expectRecord(value, "workers", ["urls", "backend", "timeoutMs", "retries"], WHAT);
   let urls: string[] = [];
   if (raw.urls !== undefined) {
-    if (!Array.isArray(raw.urls)) throw new TypeError(`Cannot ${WHAT}: 'workers.urls' must be an array of URLs, current value is ${show(raw.urls)}`);
-    if (raw.urls.length > 1024) throw new RangeError(`Cannot ${WHAT}: 'workers.urls' has ${raw.urls.length} entries, more than 1024`);
+    if (!Array.isArray(raw.urls)) throw new ValidationError("workers.urls", `Cannot ${WHAT}: 'workers.urls' must be an array of URLs, current value is ${show(raw.urls)}`);
+    if (raw.urls.length > limits.maxWorkerUrls) {
+      throw new ValidationError("workers.urls", `Cannot ${WHAT}: 'workers.urls' has ${raw.urls.length} entries, more than the limit of ${limits.maxWorkerUrls}`, "limit_exceeded");
+    }
     urls = raw.urls.map((u, i) => {
       const s = expectString(u, `workers.urls[${i}]`, 1, 2048);
       let url: URL;
       try {
         url = new URL(s);
       } catch {
-        throw new TypeError(`Cannot ${WHAT}: 'workers.urls[${i}]' must be an http(s) URL, current value is ${show(s)}`);
+        throw new ValidationError(`workers.urls[${i}]`, `Cannot ${WHAT}: 'workers.urls[${i}]' must be an http(s) URL, current value is ${show(s)}`);
       }
       if (url.protocol !== "http:" && url.protocol !== "https:") {
-        throw new TypeError(`Cannot ${WHAT}: 'workers.urls[${i}]' must be an http(s) URL, current value is ${show(s)}`);
+        throw new ValidationError(`workers.urls[${i}]`, `Cannot ${WHAT}: 'workers.urls[${i}]' must be an http(s) URL, current value is ${show(s)}`);
       }
       return s.replace(/\/+$/, "");
     });
@@ -202,14 +225,14 @@ function parseWorkers(value: unknown): WorkersSpec {
 }
 
 function expectString(value: unknown, path: string, min: number, max: number): string {
-  if (typeof value !== "string") throw new TypeError(`Cannot ${WHAT}: '${path}' must be a string, current value is ${show(value)}`);
+  if (typeof value !== "string") throw new ValidationError(path, `Cannot ${WHAT}: '${path}' must be a string, current value is ${show(value)}`);
   if (value.length < min || value.length > max) {
-    throw new RangeError(`Cannot ${WHAT}: '${path}' must have ${min} to ${max} characters, current length is ${value.length}`);
+    throw new ValidationError(path, `Cannot ${WHAT}: '${path}' must have ${min} to ${max} characters, current length is ${value.length}`);
   }
   return value;
 }
 
 function expectBoolean(value: unknown, path: string): boolean {
-  if (typeof value !== "boolean") throw new TypeError(`Cannot ${WHAT}: '${path}' must be true or false, current value is ${show(value)}`);
+  if (typeof value !== "boolean") throw new ValidationError(path, `Cannot ${WHAT}: '${path}' must be true or false, current value is ${show(value)}`);
   return value;
 }

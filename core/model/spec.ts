@@ -14,6 +14,7 @@
  */
 import { DEFAULT_MODEL_LIMITS, type ModelLimits } from "../limits.ts";
 import { expectEnum, expectNumber, expectRecord, isRecord, show } from "../validate.ts";
+import { ValidationError } from "../validation-error.ts";
 
 export type Initializer = "zeros" | "random" | "xavier" | "he";
 export type Activation = "relu" | "leakyRelu" | "tanh" | "sigmoid" | "linear";
@@ -82,8 +83,8 @@ const WHAT = "build model";
 /**
  * Validates a model spec (a parsed JSON value) and fills in defaults: dense `init` defaults to
  * `he` when the next non-dropout, non-batchnorm layer is relu/leakyRelu and to `xavier` otherwise;
- * batch norm `momentum` 0.9 and `epsilon` 1e-5; leakyRelu `alpha` 0.01. Throws a TypeError or
- * RangeError naming the field (prefixed by `path`, default `model`) and quoting the value.
+ * batch norm `momentum` 0.9 and `epsilon` 1e-5; leakyRelu `alpha` 0.01. Throws a
+ * ValidationError naming the field (prefixed by `path`, default `model`) and quoting the value.
  */
 export function parseModelSpec(
   value: unknown,
@@ -94,7 +95,8 @@ export function parseModelSpec(
   const raw = expectRecord(value, path, ["input", "layers", "output"], WHAT);
 
   if (!Array.isArray(raw.input) || raw.input.length === 0 || raw.input.length > 4) {
-    throw new TypeError(
+    throw new ValidationError(
+      `${path}.input`,
       `Cannot ${WHAT}: '${path}.input' must be an array of 1 to 4 positive integers, current value is ${show(raw.input)}`,
     );
   }
@@ -103,16 +105,18 @@ export function parseModelSpec(
   );
   const inputSize = input.reduce((a, b) => a * b, 1);
   if (inputSize > limits.maxInputFeatures) {
-    throw new RangeError(
+    throw new ValidationError(
+      `${path}.input`,
       `Cannot ${WHAT}: '${path}.input' has ${inputSize} features, more than the limit of ${limits.maxInputFeatures}`,
     );
   }
 
   if (!Array.isArray(raw.layers) || raw.layers.length === 0) {
-    throw new TypeError(`Cannot ${WHAT}: '${path}.layers' must be a non-empty array, current value is ${show(raw.layers)}`);
+    throw new ValidationError(`${path}.layers`, `Cannot ${WHAT}: '${path}.layers' must be a non-empty array, current value is ${show(raw.layers)}`);
   }
   if (raw.layers.length > limits.maxLayers) {
-    throw new RangeError(
+    throw new ValidationError(
+      `${path}.layers`,
       `Cannot ${WHAT}: '${path}.layers' has ${raw.layers.length} layers, more than the limit of ${limits.maxLayers}`,
     );
   }
@@ -127,7 +131,7 @@ export function parseModelSpec(
 
 function parseLayer(value: unknown, path: string, limits: ModelLimits, all: unknown[], index: number): Layer {
   if (!isRecord(value)) {
-    throw new TypeError(`Cannot ${WHAT}: '${path}' must be an object with a 'type', current value is ${show(value)}`);
+    throw new ValidationError(path, `Cannot ${WHAT}: '${path}' must be an object with a 'type', current value is ${show(value)}`);
   }
   const type = expectEnum(value.type, `${path}.type`, WHAT, LAYER_TYPES);
   switch (type) {
@@ -197,7 +201,7 @@ export function planModel(spec: ModelSpec, options: { path?: string; limits?: Mo
       width = layer.units;
     } else if (layer.type === "batchnorm") {
       if (width > limits.maxUnits) {
-        throw new RangeError(`Cannot ${WHAT}: '${path}.layers[${i}]' normalizes ${width} units, more than ${limits.maxUnits}`);
+        throw new ValidationError(`${path}.layers[${i}]`, `Cannot ${WHAT}: '${path}.layers[${i}]' normalizes ${width} units, more than ${limits.maxUnits}`);
       }
       parameters.push({ name: `batchnorm${i}.gamma`, shape: [width], layer: i, isWeight: false });
       parameters.push({ name: `batchnorm${i}.beta`, shape: [width], layer: i, isWeight: false });
@@ -205,28 +209,31 @@ export function planModel(spec: ModelSpec, options: { path?: string; limits?: Mo
       batchNormState.push({ name: `batchnorm${i}.variance`, shape: [width], layer: i, isWeight: false });
       count += 2 * width;
     } else if (!ACTIVATIONS.includes(layer.type) && layer.type !== "dropout") {
-      throw new TypeError(`Cannot ${WHAT}: '${path}.layers[${i}].type' is unknown, current value is ${show(layer.type)}`);
+      throw new ValidationError(`${path}.layers[${i}].type`, `Cannot ${WHAT}: '${path}.layers[${i}].type' is unknown, current value is ${show(layer.type)}`);
     }
     widths.push(width);
   });
   const last = spec.layers[spec.layers.length - 1];
   if (last.type !== "dense") {
-    throw new TypeError(
+    throw new ValidationError(
+      `${path}.layers[${spec.layers.length - 1}]`,
       `Cannot ${WHAT}: '${path}.layers[${spec.layers.length - 1}]' must be a dense layer (the output head '${spec.output}' is applied to its logits), current type is ${show(last.type)}`,
     );
   }
   if (spec.output === "softmax" && last.units < 2) {
-    throw new RangeError(
+    throw new ValidationError(
+      `${path}.layers[${spec.layers.length - 1}].units`,
       `Cannot ${WHAT}: '${path}.layers[${spec.layers.length - 1}].units' must be ≥ 2 for a softmax output, current value is ${last.units}`,
     );
   }
   if (spec.output === "sigmoid" && last.units !== 1) {
-    throw new RangeError(
+    throw new ValidationError(
+      `${path}.layers[${spec.layers.length - 1}].units`,
       `Cannot ${WHAT}: '${path}.layers[${spec.layers.length - 1}].units' must be 1 for a sigmoid (binary) output, current value is ${last.units}`,
     );
   }
   if (count > limits.maxParameters) {
-    throw new RangeError(`Cannot ${WHAT}: '${path}' has ${count} parameters, more than the limit of ${limits.maxParameters}`);
+    throw new ValidationError(path, `Cannot ${WHAT}: '${path}' has ${count} parameters, more than the limit of ${limits.maxParameters}`);
   }
   return { spec, inputSize, widths, outputs: last.units, parameters, batchNormState, parameterCount: count };
 }

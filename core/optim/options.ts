@@ -1,10 +1,11 @@
 /** Internal: up-front validation of optimizer hyperparameters (messages quote the value). */
 import { expectNumber, isRecord, show } from "../validate.ts";
+import { ValidationError } from "../validation-error.ts";
 
 /** Asserts an options object; returns it as a record. */
 export function expectOptions(options: unknown, what: string): Record<string, unknown> {
   if (!isRecord(options)) {
-    throw new TypeError(`Cannot ${what}: options must be an object, current value is ${show(options)}`);
+    throw new ValidationError(undefined, `Cannot ${what}: options must be an object, current value is ${show(options)}`);
   }
   return options;
 }
@@ -28,7 +29,7 @@ export function expectEpsilon(value: unknown, what: string, fallback: number): n
 export function expectBoolean(value: unknown, field: string, what: string, fallback: boolean): boolean {
   const v = value ?? fallback;
   if (typeof v !== "boolean") {
-    throw new TypeError(`Cannot ${what}: '${field}' must be a boolean, current value is ${show(value)}`);
+    throw new ValidationError(field, `Cannot ${what}: '${field}' must be a boolean, current value is ${show(value)}`);
   }
   return v;
 }

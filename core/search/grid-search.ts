@@ -3,6 +3,7 @@
  * scale (linear, log10, or −log10(1 − β)).
  */
 import { show } from "../validate.ts";
+import { ValidationError } from "../validation-error.ts";
 import { clamp, scaleOf } from "./scale.ts";
 import type { Dimension, Space, Values } from "./space.ts";
 import { validateSpace } from "./space.ts";
@@ -48,7 +49,8 @@ export function gridSearch(space: Space, pointsPerDimension: number): Values[] {
   const what = "Cannot run a grid search";
   validateSpace(space);
   if (typeof pointsPerDimension !== "number" || !Number.isInteger(pointsPerDimension) || pointsPerDimension < 2 || pointsPerDimension > MAX_GRID_POINTS) {
-    throw new RangeError(
+    throw new ValidationError(
+      "pointsPerDimension",
       `${what}: 'pointsPerDimension' must be an integer in [2, ${MAX_GRID_POINTS}], current value is ${show(pointsPerDimension)}`,
     );
   }
@@ -56,7 +58,8 @@ export function gridSearch(space: Space, pointsPerDimension: number): Values[] {
   const axes = paths.map((path) => gridValues(space[path], pointsPerDimension));
   const total = axes.reduce((n, axis) => n * axis.length, 1);
   if (total > MAX_GRID_POINTS) {
-    throw new RangeError(
+    throw new ValidationError(
+      "space",
       `${what}: the grid has ${total} points (${axes.map((a) => a.length).join(" × ")}), more than ${MAX_GRID_POINTS}`,
     );
   }

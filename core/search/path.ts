@@ -3,6 +3,7 @@
  * brackets, e.g. "optimizer.learningRate" or "model.layers[0].units".
  */
 import { isRecord, show } from "../validate.ts";
+import { ValidationError } from "../validation-error.ts";
 
 /** One step of a path: an object key or an array index. */
 export type PathSegment = string | number;
@@ -25,15 +26,15 @@ const FIRST = /[^.[\]]+/y;
 /**
  * Splits a path into segments: `key(.key | [index])*`, where a key is any run of characters other
  * than `.`, `[` and `]`, and an index is a decimal integer without leading zeros. "a.b[0][2].c" →
- * ["a", "b", 0, 2, "c"]. Throws a TypeError for a non-string and a RangeError naming the path for
- * a malformed one or one using `__proto__`, `prototype` or `constructor`.
+ * ["a", "b", 0, 2, "c"]. Throws a ValidationError for a non-string, and naming the path for a
+ * malformed one or one using `__proto__`, `prototype` or `constructor`.
  */
 export function parsePath(path: string, what = "Cannot parse path"): PathSegment[] {
   if (typeof path !== "string") {
-    throw new TypeError(`${what}: a path must be a string, current value is ${show(path)}`);
+    throw new ValidationError(undefined, `${what}: a path must be a string, current value is ${show(path)}`);
   }
   const fail = (why: string): never => {
-    throw new RangeError(`${what}: '${path}' is not a valid path (${why})`);
+    throw new ValidationError(path, `${what}: '${path}' is not a valid path (${why})`);
   };
   FIRST.lastIndex = 0;
   const first = FIRST.exec(path);
@@ -85,19 +86,20 @@ function walk(
     const here = prefix(segments, i) || "the root";
     if (typeof s === "number") {
       if (!Array.isArray(current)) {
-        throw new TypeError(`${what}: '${here}' must be an array to take [${s}], current value is ${show(current)}`);
+        throw new ValidationError(here, `${what}: '${here}' must be an array to take [${s}], current value is ${show(current)}`);
       }
       if (s >= current.length) {
-        throw new RangeError(
+        throw new ValidationError(
+          prefix(segments, i + 1),
           `${what}: '${prefix(segments, i + 1)}' does not exist ('${here}' has ${current.length} elements)`,
         );
       }
     } else {
       if (!isRecord(current)) {
-        throw new TypeError(`${what}: '${here}' must be an object to take '${s}', current value is ${show(current)}`);
+        throw new ValidationError(here, `${what}: '${here}' must be an object to take '${s}', current value is ${show(current)}`);
       }
       if (!Object.hasOwn(current, s) && !(allowMissingLast && i === segments.length - 1)) {
-        throw new RangeError(`${what}: '${prefix(segments, i + 1)}' does not exist`);
+        throw new ValidationError(prefix(segments, i + 1), `${what}: '${prefix(segments, i + 1)}' does not exist`);
       }
     }
     if (i === segments.length - 1) return current as Record<string, unknown> | unknown[];
@@ -107,9 +109,9 @@ function walk(
 }
 
 /**
- * The value at `path` in `obj` (not copied). Throws a RangeError naming the path when a key or an
- * index does not exist, and a TypeError when a step meets a value that is not an object (for a
- * key) or an array (for an index).
+ * The value at `path` in `obj` (not copied). Throws a ValidationError naming the path when a key
+ * or an index does not exist, or when a step meets a value that is not an object (for a key) or an
+ * array (for an index).
  */
 export function getPath(obj: unknown, path: string): unknown {
   const what = `Cannot get '${path}'`;

@@ -18,6 +18,7 @@ import {
 } from "./messages.ts";
 import type { DecodeArena } from "./codec.ts";
 import { sizeOfShape, type Float32Tensor, type Int32Tensor } from "./tensor.ts";
+import { ValidationError } from "../validation-error.ts";
 import { WireError } from "./wire-error.ts";
 
 export interface PlannedGradients {
@@ -84,10 +85,8 @@ function planOf(model: unknown, limits: WorkerLimits, what: string): ModelPlan {
   try {
     return planModel(parseModelSpec(model, { path: "model", limits }), { path: "model", limits });
   } catch (error) {
-    const message = (error as Error).message;
-    // parseModelSpec quotes the field it rejects ('model.layers[0].units'); report that field.
-    const field = /'(model(?:[.[][^']*)?)'/.exec(message)?.[1] ?? "model";
-    throw new WireError("invalid_field", `Cannot read ${what}: ${message.replace(/^Cannot build model: /, "")}`, field);
+    if (!(error instanceof ValidationError)) throw error;
+    throw new WireError("invalid_field", `Cannot read ${what}: ${error.message.replace(/^Cannot build model: /, "")}`, error.field ?? "model");
   }
 }
 

@@ -4,6 +4,8 @@
  * message that names the field and quotes the value. Workers turn it into a 400 response
  * `{error: {code, message, field}}`; the coordinator catches it when a reply does not parse.
  */
+import { ValidationError } from "../validation-error.ts";
+
 export type WireErrorCode =
   /** The bytes are not MessagePack, or not a map at the top level. */
   | "invalid_body"
@@ -14,15 +16,13 @@ export type WireErrorCode =
   /** A field is well formed but over one of the worker's limits. */
   | "limit_exceeded";
 
-export class WireError extends Error {
+/** A ValidationError of a wire message: workers answer it with a 400 like any other. */
+export class WireError extends ValidationError {
   override name = "WireError";
-  readonly code: WireErrorCode;
-  readonly field: string | undefined;
+  declare readonly code: WireErrorCode;
 
   constructor(code: WireErrorCode, message: string, field?: string) {
-    super(message);
-    this.code = code;
-    this.field = field;
+    super(field, message, code);
   }
 }
 

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useBackend } from "../../core/tf.ts";
 import { createCoordinatorApp } from "../../coordinator/app.ts";
 import { DatasetRegistry } from "../../coordinator/datasets/registry.ts";
-import { JobManager, RequestError } from "../../coordinator/jobs/job-manager.ts";
+import { HttpError } from "../../core/http/http-error.ts";
+import { JobManager } from "../../coordinator/jobs/job-manager.ts";
 import { InProcessPool } from "../../coordinator/pool/in-process-pool.ts";
 import { FileStore } from "../../coordinator/store/file-store.ts";
 import { parseStudySpec, StudyManager, type StudyView } from "../../coordinator/studies/mod.ts";
@@ -276,7 +277,7 @@ describe("continuing a job from its checkpoint (successive halving's promotion)"
 
     const ensemble = await main.jobs.submit({ ...spec, epochs: 1, ensemble: { members: 2 } });
     await main.jobs.settled(ensemble.id);
-    await expect(main.jobs.extend(ensemble.id, 2)).rejects.toThrow(RequestError);
+    await expect(main.jobs.extend(ensemble.id, 2)).rejects.toThrow(HttpError);
     await expect(main.jobs.extend("job_nope", 2)).rejects.toThrow(/does not exist/);
   });
 });

@@ -1,3 +1,4 @@
+import { ValidationError } from "../../core/validation-error.ts";
 import { describe, expect, test } from "vitest";
 import { augmentBatch, augmentExample, validateAugmentOptions } from "../../core/data/augment.ts";
 
@@ -142,27 +143,27 @@ describe("determinism", () => {
 describe("validation", () => {
   test("options", () => {
     expect(() => validateAugmentOptions({ shift: 1.5 }, [3, 3, 1])).toThrow(
-      new RangeError("Cannot augment: 'shift' must be an integer in [0, 3) for a 3×3 image, current value is 1.5"),
+      new ValidationError("shift", "Cannot augment: 'shift' must be an integer in [0, 3) for a 3×3 image, current value is 1.5"),
     );
-    expect(() => validateAugmentOptions({ shift: -1 }, [3, 3, 1])).toThrow(RangeError);
+    expect(() => validateAugmentOptions({ shift: -1 }, [3, 3, 1])).toThrow(ValidationError);
     expect(() => validateAugmentOptions({ shift: 3 }, [3, 5, 1])).toThrow(
-      new RangeError("Cannot augment: 'shift' must be an integer in [0, 3) for a 3×5 image, current value is 3"),
+      new ValidationError("shift", "Cannot augment: 'shift' must be an integer in [0, 3) for a 3×5 image, current value is 3"),
     );
-    expect(() => validateAugmentOptions({ shift: "2" } as never, [3, 3, 1])).toThrow(TypeError);
+    expect(() => validateAugmentOptions({ shift: "2" } as never, [3, 3, 1])).toThrow(ValidationError);
     expect(() => validateAugmentOptions({ noise: -0.1 }, [3, 3, 1])).toThrow(
-      new RangeError("Cannot augment: 'noise' must be a finite number ≥ 0, current value is -0.1"),
+      new ValidationError("noise", "Cannot augment: 'noise' must be a finite number ≥ 0, current value is -0.1"),
     );
-    expect(() => validateAugmentOptions({ noise: Infinity }, [3, 3, 1])).toThrow(RangeError);
+    expect(() => validateAugmentOptions({ noise: Infinity }, [3, 3, 1])).toThrow(ValidationError);
     expect(() => validateAugmentOptions({ flipHorizontal: "yes" } as never, [3, 3, 1])).toThrow(
-      new TypeError(`Cannot augment: 'flipHorizontal' must be a boolean, current value is "yes"`),
+      new ValidationError("flipHorizontal", `Cannot augment: 'flipHorizontal' must be a boolean, current value is "yes"`),
     );
     expect(() => validateAugmentOptions({ rotate: 10 } as never, [3, 3, 1])).toThrow(
-      new TypeError("Cannot augment: unknown field 'augment.rotate'; the fields are 'flipHorizontal', 'shift', 'noise'"),
+      new ValidationError("augment.rotate", "Cannot augment: unknown field 'augment.rotate'; the fields are 'flipHorizontal', 'shift', 'noise'"),
     );
     expect(() => validateAugmentOptions({}, [784])).toThrow(
-      new TypeError("Cannot augment: 'inputShape' must be [height, width, channels], current value is [784]"),
+      new ValidationError("inputShape", "Cannot augment: 'inputShape' must be [height, width, channels], current value is [784]"),
     );
-    expect(() => validateAugmentOptions({}, [28, 0, 1])).toThrow(TypeError);
+    expect(() => validateAugmentOptions({}, [28, 0, 1])).toThrow(ValidationError);
     expect(() => validateAugmentOptions({ flipHorizontal: false, shift: 2, noise: 0 }, [28, 28, 1])).not.toThrow();
   });
 

@@ -1,3 +1,4 @@
+import { ValidationError } from "../../core/validation-error.ts";
 import { describe, expect, test } from "vitest";
 import type { Dataset } from "../../core/data/dataset.ts";
 import {
@@ -73,33 +74,33 @@ describe("split sizes", () => {
 
   test("explicit fractions are validated", () => {
     expect(() => splitSizes(10, { train: 1.5, dev: 0, test: -0.5 })).toThrow(
-      new RangeError("Cannot split: 'train' must be in [0, 1], current value is 1.5"),
+      new ValidationError("train", "Cannot split: 'train' must be in [0, 1], current value is 1.5"),
     );
     expect(() => splitSizes(10, { train: 0, dev: 0.5, test: 0.5 })).toThrow(
-      new RangeError("Cannot split: 'train' must be in (0, 1], current value is 0"),
+      new ValidationError("train", "Cannot split: 'train' must be in (0, 1], current value is 0"),
     );
     expect(() => splitSizes(10, { train: 0.6, dev: 0.2, test: 0.1 })).toThrow(
-      new RangeError("Cannot split: 'train' + 'dev' + 'test' must be 1, current value is 0.9 (0.6 + 0.2 + 0.1)"),
+      new ValidationError("split", "Cannot split: 'train' + 'dev' + 'test' must be 1, current value is 0.9 (0.6 + 0.2 + 0.1)"),
     );
     // 0.7 + 0.1 + 0.1 is 0.8999999999999999 in float64; the message rounds to 12 digits.
     expect(() => splitSizes(10, { train: 0.7, dev: 0.1, test: 0.1 })).toThrow(
-      new RangeError("Cannot split: 'train' + 'dev' + 'test' must be 1, current value is 0.9 (0.7 + 0.1 + 0.1)"),
+      new ValidationError("split", "Cannot split: 'train' + 'dev' + 'test' must be 1, current value is 0.9 (0.7 + 0.1 + 0.1)"),
     );
     expect(() => splitSizes(10, { train: 0.6, dev: 0.2, test: Number.NaN })).toThrow(
-      new RangeError("Cannot split: 'test' must be in [0, 1], current value is NaN"),
+      new ValidationError("test", "Cannot split: 'test' must be in [0, 1], current value is NaN"),
     );
     expect(() => splitSizes(10, { train: 0.6, dev: "0.2", test: 0.2 } as never)).toThrow(
-      new TypeError(`Cannot split: 'dev' must be a number, current value is "0.2"`),
+      new ValidationError("dev", `Cannot split: 'dev' must be a number, current value is "0.2"`),
     );
     expect(() => splitSizes(10, { train: 0.6, dev: 0.2, test: 0.2, holdout: 0 } as never)).toThrow(
-      new TypeError("Cannot split: unknown field 'split.holdout'; the fields are 'train', 'dev' and 'test'"),
+      new ValidationError("split.holdout", "Cannot split: unknown field 'split.holdout'; the fields are 'train', 'dev' and 'test'"),
     );
-    expect(() => splitSizes(10, "60/20/20" as never)).toThrow(TypeError);
+    expect(() => splitSizes(10, "60/20/20" as never)).toThrow(ValidationError);
     // Within 1e-9 of 1 is accepted.
     expect(splitSizes(10, { train: 0.7, dev: 0.2, test: 0.1 + 5e-10 })).toEqual({ train: 7, dev: 2, test: 1 });
     // 2 · (0.1, 0.45, 0.45) = (0.2, 0.9, 0.9): the two examples go to dev and test.
     expect(() => splitSizes(2, { train: 0.1, dev: 0.45, test: 0.45 })).toThrow(
-      new RangeError("Cannot split: 'train' = 0.1 of 2 examples leaves the training split empty"),
+      new ValidationError("train", "Cannot split: 'train' = 0.1 of 2 examples leaves the training split empty"),
     );
     expect(() => splitSizes(-1)).toThrow(RangeError);
   });

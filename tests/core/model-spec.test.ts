@@ -1,3 +1,4 @@
+import { ValidationError } from "../../core/validation-error.ts";
 import { describe, expect, it } from "vitest";
 import { parseModelSpec, planModel } from "../../core/model/spec.ts";
 
@@ -51,29 +52,29 @@ describe("model spec", () => {
     expect(planModel(spec).inputSize).toBe(784);
   });
 
-  const bad: Array<[string, unknown, RegExp, ErrorConstructor]> = [
-    ["not an object", 5, /'model' must be an object, current value is 5/, TypeError],
-    ["unknown field", { ...designExample, optimizer: {} }, /'model.optimizer' is not a known field/, TypeError],
-    ["unknown layer field", { ...designExample, layers: [{ type: "dense", units: 2, size: 3 }] }, /'model.layers\[0\].size' is not a known field/, TypeError],
-    ["unknown layer type", { ...designExample, layers: [{ type: "conv", units: 2 }] }, /'model.layers\[0\].type' must be one of .*current value is "conv"/, TypeError],
-    ["zero units", { ...designExample, layers: [{ type: "dense", units: 0 }] }, /'model.layers\[0\].units' must be in \[1, 4096\], current value is 0/, RangeError],
-    ["huge layer", { ...designExample, layers: [{ type: "dense", units: 100000 }] }, /'model.layers\[0\].units' must be in \[1, 4096\], current value is 100000/, RangeError],
-    ["fractional units", { ...designExample, layers: [{ type: "dense", units: 2.5 }] }, /'model.layers\[0\].units' must be an integer, current value is 2.5/, RangeError],
-    ["string units", { ...designExample, layers: [{ type: "dense", units: "10" }] }, /'model.layers\[0\].units' must be a finite number, current value is "10"/, TypeError],
-    ["keepProb 0", { ...designExample, layers: [{ type: "dropout", keepProb: 0 }, { type: "dense", units: 2 }] }, /'model.layers\[0\].keepProb' must be in \(0, 1\], current value is 0/, RangeError],
-    ["momentum 1", { ...designExample, layers: [{ type: "batchnorm", momentum: 1 }, { type: "dense", units: 2 }] }, /'model.layers\[0\].momentum' must be in \[0, 1\), current value is 1/, RangeError],
-    ["bad init", { ...designExample, layers: [{ type: "dense", units: 2, init: "glorot" }] }, /'model.layers\[0\].init' must be one of "zeros", "random", "xavier", "he", current value is "glorot"/, TypeError],
-    ["bad output", { ...designExample, output: "tanh" }, /'model.output' must be one of/, TypeError],
-    ["empty input", { ...designExample, input: [] }, /'model.input' must be an array/, TypeError],
-    ["last layer not dense", { ...designExample, layers: [{ type: "dense", units: 2 }, { type: "relu" }] }, /'model.layers\[1\]' must be a dense layer/, TypeError],
-    ["softmax with one unit", { ...designExample, layers: [{ type: "dense", units: 1 }] }, /'model.layers\[0\].units' must be ≥ 2 for a softmax output, current value is 1/, RangeError],
-    ["sigmoid with two units", { ...designExample, output: "sigmoid", layers: [{ type: "dense", units: 2 }] }, /must be 1 for a sigmoid \(binary\) output, current value is 2/, RangeError],
-    ["too many layers", { ...designExample, layers: Array.from({ length: 65 }, () => ({ type: "relu" })) }, /'model.layers' has 65 layers, more than the limit of 64/, RangeError],
+  const bad: Array<[string, unknown, RegExp, typeof ValidationError]> = [
+    ["not an object", 5, /'model' must be an object, current value is 5/, ValidationError],
+    ["unknown field", { ...designExample, optimizer: {} }, /'model.optimizer' is not a known field/, ValidationError],
+    ["unknown layer field", { ...designExample, layers: [{ type: "dense", units: 2, size: 3 }] }, /'model.layers\[0\].size' is not a known field/, ValidationError],
+    ["unknown layer type", { ...designExample, layers: [{ type: "conv", units: 2 }] }, /'model.layers\[0\].type' must be one of .*current value is "conv"/, ValidationError],
+    ["zero units", { ...designExample, layers: [{ type: "dense", units: 0 }] }, /'model.layers\[0\].units' must be in \[1, 4096\], current value is 0/, ValidationError],
+    ["huge layer", { ...designExample, layers: [{ type: "dense", units: 100000 }] }, /'model.layers\[0\].units' must be in \[1, 4096\], current value is 100000/, ValidationError],
+    ["fractional units", { ...designExample, layers: [{ type: "dense", units: 2.5 }] }, /'model.layers\[0\].units' must be an integer, current value is 2.5/, ValidationError],
+    ["string units", { ...designExample, layers: [{ type: "dense", units: "10" }] }, /'model.layers\[0\].units' must be a finite number, current value is "10"/, ValidationError],
+    ["keepProb 0", { ...designExample, layers: [{ type: "dropout", keepProb: 0 }, { type: "dense", units: 2 }] }, /'model.layers\[0\].keepProb' must be in \(0, 1\], current value is 0/, ValidationError],
+    ["momentum 1", { ...designExample, layers: [{ type: "batchnorm", momentum: 1 }, { type: "dense", units: 2 }] }, /'model.layers\[0\].momentum' must be in \[0, 1\), current value is 1/, ValidationError],
+    ["bad init", { ...designExample, layers: [{ type: "dense", units: 2, init: "glorot" }] }, /'model.layers\[0\].init' must be one of "zeros", "random", "xavier", "he", current value is "glorot"/, ValidationError],
+    ["bad output", { ...designExample, output: "tanh" }, /'model.output' must be one of/, ValidationError],
+    ["empty input", { ...designExample, input: [] }, /'model.input' must be an array/, ValidationError],
+    ["last layer not dense", { ...designExample, layers: [{ type: "dense", units: 2 }, { type: "relu" }] }, /'model.layers\[1\]' must be a dense layer/, ValidationError],
+    ["softmax with one unit", { ...designExample, layers: [{ type: "dense", units: 1 }] }, /'model.layers\[0\].units' must be ≥ 2 for a softmax output, current value is 1/, ValidationError],
+    ["sigmoid with two units", { ...designExample, output: "sigmoid", layers: [{ type: "dense", units: 2 }] }, /must be 1 for a sigmoid \(binary\) output, current value is 2/, ValidationError],
+    ["too many layers", { ...designExample, layers: Array.from({ length: 65 }, () => ({ type: "relu" })) }, /'model.layers' has 65 layers, more than the limit of 64/, ValidationError],
     [
       "too many parameters",
       { input: [4096], layers: [{ type: "dense", units: 4096 }, { type: "dense", units: 4096 }], output: "softmax" },
       /'model' has 33562624 parameters, more than the limit of 10000000/,
-      RangeError,
+      ValidationError,
     ],
   ];
   for (const [name, value, message, type] of bad) {

@@ -1,4 +1,5 @@
 import type { Tensors } from "../../core/model/parameters.ts";
+import { ValidationError } from "../../core/validation-error.ts";
 import { describe, expect, it } from "vitest";
 import {
   adam,
@@ -391,24 +392,24 @@ describe("state", () => {
 describe("validation", () => {
   it("rejects out-of-range hyperparameters with RangeErrors quoting the value", () => {
     expect(() => adam({ learningRate: 1e-3, beta1: 1.2 })).toThrow(
-      new RangeError("Cannot create adam: 'beta1' must be in [0, 1), current value is 1.2"),
+      new ValidationError("beta1", "Cannot create adam: 'beta1' must be in [0, 1), current value is 1.2"),
     );
-    expect(() => adam({ learningRate: 1e-3, beta2: 1 })).toThrow(RangeError);
+    expect(() => adam({ learningRate: 1e-3, beta2: 1 })).toThrow(ValidationError);
     expect(() => adam({ learningRate: 1e-3, epsilon: 0 })).toThrow(/'epsilon'.*current value is 0/);
-    expect(() => sgd({ learningRate: 0 })).toThrow(RangeError);
+    expect(() => sgd({ learningRate: 0 })).toThrow(ValidationError);
     expect(() => sgd({ learningRate: -0.1 })).toThrow(/Cannot create sgd: 'learningRate'.*current value is -0.1/);
     expect(() => momentum({ learningRate: 0.1, beta: -0.5 })).toThrow(/'beta'.*current value is -0.5/);
-    expect(() => momentum({ learningRate: 0.1, beta: 1 })).toThrow(RangeError);
-    expect(() => rmsprop({ learningRate: 0.1, beta: 1.5 })).toThrow(RangeError);
-    expect(() => rmsprop({ learningRate: 0.1, epsilon: -1 })).toThrow(RangeError);
+    expect(() => momentum({ learningRate: 0.1, beta: 1 })).toThrow(ValidationError);
+    expect(() => rmsprop({ learningRate: 0.1, beta: 1.5 })).toThrow(ValidationError);
+    expect(() => rmsprop({ learningRate: 0.1, epsilon: -1 })).toThrow(ValidationError);
   });
 
   it("rejects non-finite and wrongly typed hyperparameters", () => {
     expect(() => sgd({ learningRate: Infinity })).toThrow(/'learningRate'.*Infinity/);
     expect(() => adam({ learningRate: NaN })).toThrow(/'learningRate'.*NaN/);
-    expect(() => sgd({ learningRate: "0.1" as unknown as number })).toThrow(TypeError);
-    expect(() => sgd(undefined as unknown as { learningRate: number })).toThrow(TypeError);
-    expect(() => momentum({ learningRate: 0.1, biasCorrection: "yes" as unknown as boolean })).toThrow(TypeError);
+    expect(() => sgd({ learningRate: "0.1" as unknown as number })).toThrow(ValidationError);
+    expect(() => sgd(undefined as unknown as { learningRate: number })).toThrow(ValidationError);
+    expect(() => momentum({ learningRate: 0.1, biasCorrection: "yes" as unknown as boolean })).toThrow(ValidationError);
   });
 
   it("rejects gradients that do not match the state, and updates that do not match the params", () => {
@@ -424,14 +425,14 @@ describe("validation", () => {
 
   it("validates the wrappers' options", () => {
     const inner = sgd({ learningRate: 0.1 });
-    expect(() => applyIfFinite(inner, { maxConsecutive: -1 })).toThrow(RangeError);
-    expect(() => applyIfFinite(inner, { maxConsecutive: 1.5 })).toThrow(RangeError);
+    expect(() => applyIfFinite(inner, { maxConsecutive: -1 })).toThrow(ValidationError);
+    expect(() => applyIfFinite(inner, { maxConsecutive: 1.5 })).toThrow(ValidationError);
     expect(() => applyIfFinite(inner, { maxConsecutive: Infinity })).not.toThrow();
     const sched: Schedule = () => 0.1;
     expect(() => withSchedule(inner, sched, { stepsPerEpoch: 0 })).toThrow(
       /Cannot create withSchedule: 'stepsPerEpoch'.*current value is 0/,
     );
-    expect(() => withSchedule(inner, sched, { stepsPerEpoch: 2.5 })).toThrow(RangeError);
+    expect(() => withSchedule(inner, sched, { stepsPerEpoch: 2.5 })).toThrow(ValidationError);
     const wrapped = applyIfFinite(inner) as unknown as DescentOptimizer<object>;
     expect(() => withSchedule(wrapped, sched, { stepsPerEpoch: 1 })).toThrow(TypeError);
     expect(() => optimizer({ type: "adagrad" } as never)).toThrow(/'optimizer.type'.*"adagrad"/);

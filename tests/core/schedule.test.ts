@@ -1,3 +1,4 @@
+import { ValidationError } from "../../core/validation-error.ts";
 import { describe, expect, it } from "vitest";
 import { type ScheduleSpec, schedule } from "../../core/schedule.ts";
 
@@ -64,17 +65,17 @@ describe("schedule values (hand-derived)", () => {
 describe("schedule validation", () => {
   it("names the field and quotes the value", () => {
     expect(() => schedule({ type: "inverseTime", decayRate: -1 }, 0.1)).toThrow(
-      new RangeError("Cannot create schedule: 'schedule.decayRate' must be in [0, inf), current value is -1"),
+      new ValidationError("schedule.decayRate", "Cannot create schedule: 'schedule.decayRate' must be in [0, inf), current value is -1"),
     );
     expect(() => schedule({ type: "inverseTime" } as never, 0.1)).toThrow(/'schedule.decayRate'.*undefined/);
     expect(() => schedule({ type: "cosine" } as never, 0.1)).toThrow(/'schedule.type'.*"cosine"/);
-    expect(() => schedule(undefined as never, 0.1)).toThrow(TypeError);
+    expect(() => schedule(undefined as never, 0.1)).toThrow(ValidationError);
     expect(() => schedule({ type: "inverseTime", decay: 0.1 } as never, 0.1)).toThrow(/'schedule.decay'/);
     expect(() => schedule({ type: "exponential", base: 1.5 }, 0.1)).toThrow(/'schedule.base'.*1.5/);
-    expect(() => schedule({ type: "exponential", base: 0 }, 0.1)).toThrow(RangeError);
+    expect(() => schedule({ type: "exponential", base: 0 }, 0.1)).toThrow(ValidationError);
     expect(() => schedule({ type: "inverseSqrt", k: 0 }, 0.1)).toThrow(/'schedule.k'/);
     expect(() => schedule({ type: "step", factor: 0.5, every: 0 }, 0.1)).toThrow(/'schedule.every'.*0/);
-    expect(() => schedule({ type: "step", factor: 0.5, every: 1.5 }, 0.1)).toThrow(RangeError);
+    expect(() => schedule({ type: "step", factor: 0.5, every: 1.5 }, 0.1)).toThrow(ValidationError);
     expect(() => schedule({ type: "step", factor: 2, every: 1 }, 0.1)).toThrow(/'schedule.factor'/);
     expect(() => schedule({ type: "constant" }, 0)).toThrow(/'learningRate'.*current value is 0/);
     expect(() => schedule({ type: "constant" }, NaN)).toThrow(/'learningRate'/);
@@ -85,10 +86,10 @@ describe("schedule validation", () => {
     expect(() => schedule({ type: "manual", rates: [[0, 0.1], [0, 0.01]] }, 0.1)).toThrow(
       /'schedule.rates\[1\]\[0\]'.*current value is 0/,
     );
-    expect(() => schedule({ type: "manual", rates: [[3, 0.1], [1, 0.01]] }, 0.1)).toThrow(RangeError);
+    expect(() => schedule({ type: "manual", rates: [[3, 0.1], [1, 0.01]] }, 0.1)).toThrow(ValidationError);
     expect(() => schedule({ type: "manual", rates: [[0, 0]] }, 0.1)).toThrow(/'schedule.rates\[0\]\[1\]'/);
     expect(() => schedule({ type: "manual", rates: [[-1, 0.1]] }, 0.1)).toThrow(/'schedule.rates\[0\]\[0\]'/);
-    expect(() => schedule({ type: "manual", rates: [[0.5, 0.1]] }, 0.1)).toThrow(RangeError);
+    expect(() => schedule({ type: "manual", rates: [[0.5, 0.1]] }, 0.1)).toThrow(ValidationError);
     expect(() => schedule({ type: "manual", rates: [[0, 0.1, 3]] } as never, 0.1)).toThrow(/'schedule.rates\[0\]'/);
   });
 });

@@ -1,3 +1,4 @@
+import { ValidationError } from "../../../core/validation-error.ts";
 import { describe, expect, test } from "vitest";
 import { gridSearch, gridValues } from "../../../core/search/mod.ts";
 
@@ -60,7 +61,7 @@ describe("gridSearch", () => {
     expect(() => gridSearch(space, 1)).toThrow(
       /'pointsPerDimension' must be an integer in \[2, 100000\], current value is 1/,
     );
-    expect(() => gridSearch(space, 2.5)).toThrow(RangeError);
+    expect(() => gridSearch(space, 2.5)).toThrow(ValidationError);
     expect(() =>
       gridSearch({ a: { type: "uniform", min: 0, max: 1 }, b: { type: "uniform", min: 0, max: 1 }, c: { type: "uniform", min: 0, max: 1 } }, 50)
     ).toThrow(/the grid has 125000 points \(50 × 50 × 50\), more than 100000/);

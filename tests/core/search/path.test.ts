@@ -1,3 +1,4 @@
+import { ValidationError } from "../../../core/validation-error.ts";
 import { describe, expect, test } from "vitest";
 import { applyValues, getPath, parsePath, setPath } from "../../../core/search/mod.ts";
 
@@ -25,13 +26,13 @@ describe("parsePath", () => {
   test.each(["", ".a", "a.", "a..b", "a[01]", "a[-1]", "a[x]", "[0]", "a[0", "a]", "a.__proto__", "constructor.x", "a.prototype"])(
     "refuses %j",
     (path) => {
-      expect(() => parsePath(path)).toThrow(RangeError);
+      expect(() => parsePath(path)).toThrow(ValidationError);
       expect(() => parsePath(path)).toThrow(`'${path}' is not a valid path`);
     },
   );
 
   test("refuses a non-string", () => {
-    expect(() => parsePath(3 as never)).toThrow(TypeError);
+    expect(() => parsePath(3 as never)).toThrow(ValidationError);
   });
 });
 
@@ -44,12 +45,12 @@ describe("getPath", () => {
 
   test("errors name the path", () => {
     expect(() => getPath(spec, "model.layers[3].units")).toThrow(
-      new RangeError("Cannot get 'model.layers[3].units': 'model.layers[3]' does not exist ('model.layers' has 3 elements)"),
+      new ValidationError("model.layers[3]", "Cannot get 'model.layers[3].units': 'model.layers[3]' does not exist ('model.layers' has 3 elements)"),
     );
     expect(() => getPath(spec, "optimizer.learningrate")).toThrow(
-      new RangeError("Cannot get 'optimizer.learningrate': 'optimizer.learningrate' does not exist"),
+      new ValidationError("optimizer.learningrate", "Cannot get 'optimizer.learningrate': 'optimizer.learningrate' does not exist"),
     );
-    expect(() => getPath(spec, "model.layers.units")).toThrow(TypeError);
+    expect(() => getPath(spec, "model.layers.units")).toThrow(ValidationError);
     expect(() => getPath(spec, "name[0]")).toThrow(/'name' must be an array to take \[0\]/);
     expect(() => getPath(spec, "model.input[0].x")).toThrow(/'model.input\[0\]' must be an object to take 'x'/);
     expect(() => getPath(spec, "toString")).toThrow(/'toString' does not exist/);
@@ -75,7 +76,7 @@ describe("setPath and applyValues", () => {
 
   test("the path must exist unless create allows a new last key", () => {
     expect(() => setPath(spec, "optimizer.beta2", 0.999)).toThrow(
-      new RangeError("Cannot set 'optimizer.beta2': 'optimizer.beta2' does not exist"),
+      new ValidationError("optimizer.beta2", "Cannot set 'optimizer.beta2': 'optimizer.beta2' does not exist"),
     );
     expect((setPath(spec, "optimizer.beta2", 0.999, { create: true }).optimizer as Record<string, unknown>).beta2).toBe(0.999);
     expect(() => setPath(spec, "schedule.decayRate", 0.1, { create: true })).toThrow(/'schedule' does not exist/);
@@ -83,7 +84,7 @@ describe("setPath and applyValues", () => {
   });
 
   test("refuses prototype keys", () => {
-    expect(() => setPath({}, "__proto__.polluted", 1, { create: true })).toThrow(RangeError);
+    expect(() => setPath({}, "__proto__.polluted", 1, { create: true })).toThrow(ValidationError);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 

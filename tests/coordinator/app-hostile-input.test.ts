@@ -1,0 +1,82 @@
+/**
+ * The coordinator API against hostile or broken input (Hono app.request, in-process pool): which
+ * errors are the client's (400 naming the field, 415) and which are the server's (500, logged).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createCoordinatorApp } from "../../coordinator/app.ts";
+import { DatasetRegistry } from "../../coordinator/datasets/registry.ts";
+import { JobManager } from "../../coordinator/jobs/job-manager.ts";
+import { InProcessPool } from "../../coordinator/pool/in-process-pool.ts";
+import { FileStore } from "../../coordinator/store/file-store.ts";
+
+let dir: string;
+let jobs: JobManager;
+let app: ReturnType<typeof createCoordinatorApp>;
+
+const spec = (over: object = {}) => ({
+  dataset: { id: "builtin:moons" },
+  model: { input: [2], layers: [{ type: "dense", units: 2 }], output: "softmax" },
+  epochs: 1,
+  ...over,
+});
+
+async function post(path: string, body: BodyInit, type: string | null = "application/json"): Promise<Response> {
+  return await app.request(path, { method: "POST", body, headers: type === null ? {} : { "content-type": type } });
+}
+
+async function errorOf(response: Response): Promise<{ code: string; message: string; field?: string }> {
+  return ((await response.json()) as { error: { code: string; message: string; field?: string } }).error;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "edgeprop-hostile-"));
+  const store = new FileStore(dir);
+  const registry = new DatasetRegistry(store);
+  jobs = new JobManager({ store, registry, defaultWorkers: ["in-process"], createPool: async () => new InProcessPool({ workers: 1 }) });
+  app = createCoordinatorApp({
+    jobs,
+    datasets: registry,
+    // A defective dependency: a programming error, not anything the client sent.
+    dashboardAsset: async () => (null as unknown as { file: () => Response }).file(),
+  });
+});
+
+afterAll(async () => {
+  await jobs.shutdown();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("errors: the client's or the server's", () => {
+  it("answers a TypeError of the server with a logged 500 'internal error', not a 400", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const response = await app.request("/dashboard/app.js");
+      expect(response.status).toBe(500);
+      const error = await errorOf(response);
+      expect(error.code).toBe("internal");
+      expect(error.message).toMatch(/^internal error/);
+      expect(error.message).not.toMatch(/null/);
+      const logged = log.mock.calls.flat().find((x): x is TypeError => x instanceof TypeError);
+      expect(logged?.stack, "the TypeError is logged with its stack").toMatch(/TypeError.*null/);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it("answers a bad field with a 400 whose body names it", async () => {
+    const response = await post("/v1/jobs", JSON.stringify(spec({ model: { input: [2], layers: [{ type: "dense", units: 0 }], output: "softmax" } })));
+    expect(response.status).toBe(400);
+    const error = await errorOf(response);
+    expect(error).toMatchObject({ code: "invalid_field", field: "model.layers[0].units" });
+    expect(error.message).toMatch(/'model.layers\[0\].units' must be in \[1, 4096\], current value is 0/);
+  });
+
+  it("names the field of an optimizer's own check under 'optimizer'", async () => {
+    const response = await post("/v1/jobs", JSON.stringify(spec({ optimizer: { type: "adam", learningRate: 0.1, beta1: 1.5 } })));
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).field).toBe("optimizer.beta1");
+  });
+});
