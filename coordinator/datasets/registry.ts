@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { type Dataset, loadMnist, MNIST_EXAMPLES, parseCsv, syntheticDataset, syntheticDatasets } from "../../core/data/mod.ts";
 import { decode, encode } from "../../core/wire/codec.ts";
+import { decodeBody } from "../../core/wire/messages.ts";
 import { firstNonFinite, isRecord, show } from "../../core/validate.ts";
 import { ValidationError } from "../../core/validation-error.ts";
 import type { DatasetRecord, JobStore } from "../store/job-store.ts";
@@ -70,9 +71,12 @@ export class DatasetRegistry {
     return this.#save(dataset);
   }
 
-  /** Stores a MessagePack upload `{name, features: Float32Array, shape: [m, n], labels}`. */
+  /**
+   * Stores a MessagePack upload `{name, features: Float32Array, shape: [m, n], labels}`. Bytes that
+   * are empty or not MessagePack are a WireError (`invalid_body`), a ValidationError like the rest.
+   */
   async uploadMessagePack(bytes: Uint8Array): Promise<DatasetRecord> {
-    return this.#save(datasetFromMessage(decode(bytes)));
+    return this.#save(datasetFromMessage(decodeBody(bytes, "dataset upload")));
   }
 
   async #save(dataset: Dataset): Promise<DatasetRecord> {

@@ -80,3 +80,15 @@ describe("errors: the client's or the server's", () => {
     expect((await errorOf(response)).field).toBe("optimizer.beta1");
   });
 });
+
+describe("a MessagePack dataset upload that does not decode", () => {
+  for (const [what, body] of [["empty", new Uint8Array(0)], ["garbage", Uint8Array.from([0x92, 0x01])], ["trailing bytes", Uint8Array.from([0x01, 0x02])]] as const) {
+    it(`is a 400 naming the problem (${what})`, async () => {
+      const response = await post("/v1/datasets", body.slice(), "application/x-msgpack");
+      expect(response.status).toBe(400);
+      const error = await errorOf(response);
+      expect(error.code).toBe("invalid_body");
+      expect(error.message).toMatch(/^Cannot read dataset upload: the body (is empty|is not valid MessagePack)/);
+    });
+  }
+});
