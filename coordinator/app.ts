@@ -8,6 +8,7 @@ import { streamSSE } from "hono/streaming";
 import { CsvError } from "../core/data/mod.ts";
 import { HttpError } from "../core/http/http-error.ts";
 import { readBody } from "../core/http/read-body.ts";
+import { readJson } from "../core/http/read-json.ts";
 import { planModel } from "../core/model/spec.ts";
 import { constantTimeEqual } from "../core/wire/signing.ts";
 import type { DatasetRegistry } from "./datasets/registry.ts";
@@ -58,14 +59,7 @@ export function createCoordinatorApp(options: CoordinatorOptions): Hono {
     await next();
   });
 
-  const json = async (request: Request): Promise<unknown> => {
-    const bytes = await readBody(request, limits.maxJsonBytes);
-    try {
-      return JSON.parse(new TextDecoder().decode(bytes));
-    } catch (error) {
-      throw new HttpError(400, "invalid_json", `The body is not valid JSON: ${(error as Error).message}`);
-    }
-  };
+  const json = (request: Request): Promise<unknown> => readJson(request, limits.maxJsonBytes);
   const job = async (id: string): Promise<JobRecord> => {
     const record = await jobs.get(id);
     if (!record) throw new HttpError(404, "not_found", `job '${id}' does not exist`);

@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import { HttpError } from "../../core/http/http-error.ts";
-import { readBody } from "../../core/http/read-body.ts";
+import { readJson } from "../../core/http/read-json.ts";
 import type { StudyManager } from "./study-manager.ts";
 
 export interface StudyRoutesOptions {
@@ -17,14 +17,7 @@ export function studyRoutes(studies: StudyManager, options: StudyRoutesOptions):
   const missing = (id: string) => new HttpError(404, "not_found", `study '${id}' does not exist`);
 
   app.post("/", async (c) => {
-    const bytes = await readBody(c.req.raw, options.maxJsonBytes);
-    let body: unknown;
-    try {
-      body = JSON.parse(new TextDecoder().decode(bytes));
-    } catch (error) {
-      throw new HttpError(400, "invalid_json", `The body is not valid JSON: ${(error as Error).message}`);
-    }
-    const study = await studies.create(body);
+    const study = await studies.create(await readJson(c.req.raw, options.maxJsonBytes));
     return c.json(await studies.view(study.id), 201);
   });
   app.get("/", async (c) => c.json({ studies: await studies.summaries() }));

@@ -11,8 +11,11 @@ import { DatasetRegistry } from "../../coordinator/datasets/registry.ts";
 import { JobManager } from "../../coordinator/jobs/job-manager.ts";
 import { InProcessPool } from "../../coordinator/pool/in-process-pool.ts";
 import { FileStore } from "../../coordinator/store/file-store.ts";
+import { StudyManager } from "../../coordinator/studies/mod.ts";
 
 let dir: string;
+let store: FileStore;
+let registry: DatasetRegistry;
 let jobs: JobManager;
 let app: ReturnType<typeof createCoordinatorApp>;
 
@@ -33,8 +36,8 @@ async function errorOf(response: Response): Promise<{ code: string; message: str
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edgeprop-hostile-"));
-  const store = new FileStore(dir);
-  const registry = new DatasetRegistry(store);
+  store = new FileStore(dir);
+  registry = new DatasetRegistry(store);
   jobs = new JobManager({ store, registry, defaultWorkers: ["in-process"], createPool: async () => new InProcessPool({ workers: 1 }) });
   app = createCoordinatorApp({
     jobs,
@@ -91,4 +94,34 @@ describe("a MessagePack dataset upload that does not decode", () => {
       expect(error.message).toMatch(/^Cannot read dataset upload: the body (is empty|is not valid MessagePack)/);
     });
   }
+});
+
+describe("JSON endpoints", () => {
+  // What a cross-site page can send without a CORS preflight, and a client that sends nothing.
+  const types = [null, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx"];
+  const study = { base: spec(), space: { "optimizer.learningRate": { type: "logUniform", min: 1e-3, max: 1e-1 } }, strategy: { type: "random", trials: 1 } };
+
+  it("refuse any Content-Type but application/json with a 415 that says so, and create nothing", async () => {
+    const studies = new StudyManager({ jobs, store, pollMs: 10 });
+    const withStudies = createCoordinatorApp({ jobs, datasets: registry, studies });
+    const id = (await (await post("/v1/jobs", JSON.stringify(spec()))).json() as { id: string }).id;
+    await jobs.settled(id);
+    const before = (await jobs.list()).length;
+    for (const type of types) {
+      for (const [path, body] of [["/v1/jobs", spec()], [`/v1/jobs/${id}/predict`, { inputs: [[0, 0]] }], ["/v1/studies", study]] as const) {
+        const response = await withStudies.request(path, { method: "POST", body: JSON.stringify(body), headers: type === null ? {} : { "content-type": type } });
+        expect(response.status, `${path} with ${type}`).toBe(415);
+        const error = await errorOf(response);
+        expect(error.code).toBe("unsupported_media_type");
+        expect(error.message).toMatch(/^Content-Type must be application\/json, current value is /);
+      }
+    }
+    expect((await jobs.list()).length).toBe(before);
+    expect(await studies.list()).toEqual([]);
+    await studies.shutdown();
+  });
+
+  it("accept application/json with parameters, in any case", async () => {
+    expect((await post("/v1/jobs", JSON.stringify(spec()), "Application/JSON; charset=utf-8")).status).toBe(201);
+  });
 });
