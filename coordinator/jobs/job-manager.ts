@@ -26,8 +26,8 @@ export interface JobManagerOptions {
   /** Workers for jobs whose spec names none. */
   readonly defaultWorkers: readonly string[];
   readonly workerSecret?: string;
-  /** Builds the pool of a worker list (default: an HttpPool); tests pass an in-process one. */
-  readonly createPool?: (urls: readonly string[], spec: JobSpec) => Promise<WorkerPool>;
+  /** Builds the shared pool of a worker list (default: an HttpPool); tests pass an in-process one. */
+  readonly createPool?: (urls: readonly string[]) => Promise<WorkerPool>;
 }
 
 interface ModelArtifact {
@@ -401,14 +401,22 @@ export class JobManager {
     }
   }
 
-  #pool(urls: readonly string[], spec: JobSpec): Promise<WorkerPool> {
+  /**
+   * A job's pool: one pool per set of URLs, shared by the jobs on it (health, slots, and their
+   * queue), seen through the job's own `workers.timeoutMs` and `workers.retries`.
+   */
+  async #pool(urls: readonly string[], spec: JobSpec): Promise<WorkerPool> {
+    return (await this.#shared(urls)).forJob({ timeoutMs: spec.workers.timeoutMs, retries: spec.workers.retries });
+  }
+
+  #shared(urls: readonly string[]): Promise<WorkerPool> {
     const key = [...urls].sort().join(" ");
     let pool = this.#pools.get(key);
     if (!pool) {
       pool = this.#options.createPool
-        ? this.#options.createPool(urls, spec)
+        ? this.#options.createPool(urls)
         : (async () => {
-          const p = new HttpPool(urls, { secret: this.#options.workerSecret, timeoutMs: spec.workers.timeoutMs, retries: spec.workers.retries });
+          const p = new HttpPool(urls, { secret: this.#options.workerSecret });
           await p.start();
           return p;
         })();
@@ -420,7 +428,7 @@ export class JobManager {
   /** Starts the pool of the default workers (health checks), so /v1/workers reports them at once. */
   async warm(): Promise<void> {
     if (this.#options.defaultWorkers.length === 0) return;
-    await this.#pool(this.#options.defaultWorkers, parseJobSpec({ dataset: { id: "builtin:moons" }, model: { input: [1], layers: [{ type: "dense", units: 2 }], output: "softmax" } }));
+    await this.#shared(this.#options.defaultWorkers);
   }
 
   /** Status of every worker of every pool in use. */
@@ -429,7 +437,7 @@ export class JobManager {
     const seen = new Map<string, ReturnType<WorkerPool["status"]>[number]>();
     for (const pool of pools) for (const s of pool.status()) seen.set(s.url, s);
     for (const url of this.#options.defaultWorkers) {
-      if (!seen.has(url)) seen.set(url, { url, runtime: null, backend: null, healthy: false, latencyMs: null, failures: 0, inFlight: 0, hedged: 0 });
+      if (!seen.has(url)) seen.set(url, { url, runtime: null, backend: null, healthy: false, latencyMs: null, failures: 0, inFlight: 0, hedged: 0, error: "not checked yet" });
     }
     return [...seen.values()];
   }

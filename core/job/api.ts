@@ -84,6 +84,8 @@ export interface WorkerStatus {
   readonly inFlight: number;
   /** Requests re-sent to another worker because this one was slow. */
   readonly hedged: number;
+  /** Why the worker is unhealthy (e.g. "wrong secret: ...", a failed health check); null while healthy. */
+  readonly error: string | null;
 }
 
 /** A dataset as `GET /v1/datasets` describes it. */
