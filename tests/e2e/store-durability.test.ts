@@ -237,10 +237,13 @@ describe("one coordinator per data directory", () => {
     const holder = JSON.parse(await readFile(lock, "utf8"));
     expect(holder).toMatchObject({ pid: first.child.pid, hostname: expect.any(String), startedAt: expect.any(String) });
 
-    const command = coordinatorCommandLine("node");
-    const refused = await runCommand(command.file, [...command.args, "--port", "0", "--data-dir", dir], { timeoutMs: 30_000 });
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(new RegExp(`in use by the coordinator with pid ${first.child.pid} on ${holder.hostname} \\(since ${holder.startedAt}\\)`));
+    // Node asks the pid; Deno (no --allow-run) watches the lock's heartbeat: both refuse.
+    for (const runtime of ["node", "deno"] as const) {
+      const command = coordinatorCommandLine(runtime);
+      const refused = await runCommand(command.file, [...command.args, "--port", "0", "--data-dir", dir], { timeoutMs: 30_000 });
+      expect(refused.code, runtime).toBe(1);
+      expect(refused.stderr, runtime).toMatch(new RegExp(`in use by the coordinator with pid ${first.child.pid} on ${holder.hostname} \\(since ${holder.startedAt}\\)`));
+    }
     expect((await api(first.url, "/v1/jobs")).status).toBe(200); // the holder is untouched
 
     await first.kill();

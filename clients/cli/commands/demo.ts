@@ -56,7 +56,7 @@ export function demoCommand(): Command {
         console.log(`training ${job.name} (784-128-10 MLP, batch norm, dropout, L2, Adam, inverse-time decay) for ${epochs} epoch(s) on builtin:mnist as job ${id}`);
         const code = await follow(client, id, { json: false, batchSize: job.batchSize });
         if (code === 0) {
-          console.log(`model saved: ${join(dataDir, "jobs", id, "model.msgpack")} (also GET ${cluster.coordinatorUrl}/v1/jobs/${id}/model)`);
+          console.log(`model saved: ${join(dataDir, "jobs", id, "model.msgpack")} (after its checksum line; GET ${cluster.coordinatorUrl}/v1/jobs/${id}/model gives the plain MessagePack)`);
           console.log(`dashboard: ${cluster.coordinatorUrl}/ (up while the cluster runs: \`npx edgeprop cluster up\` keeps one running)`);
         }
         process.exitCode = code;
