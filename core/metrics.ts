@@ -10,6 +10,9 @@
  *   (the course's `a > 0.5`; exactly 0.5 predicts 0).
  * - A row that holds a NaN predicts class -1: it is never correct, and the confusion matrix
  *   counts it in `invalid` rather than in a column (a diverged model scores 0, not chance).
+ * {@link predictedClass} is the one implementation of these rules: ensemble scoring, the
+ * coordinator's /predict and the counts here use it, and the engine's on-device correct count
+ * (core/model/engine.ts) follows the same rules on tensors.
  */
 
 /** Labels: class indices (length m), or row-major float targets [m, k] (one-hot, 0/1, or values). */
@@ -122,8 +125,12 @@ function shapeOf(outputs: Float32Array, labels: MetricLabels, options: MetricOpt
   throw new TypeError(`Cannot ${what}: 'labels' must be an Int32Array or a Float32Array, current value is ${typeName(labels)}`);
 }
 
-/** Predicted class of row i of a [m, k] array (see the file's conventions); -1 on NaN. */
-function predictRow(data: Float32Array, i: number, k: number): number {
+/**
+ * Predicted class of row i of row-major outputs [m, k]: the argmax of the row for k > 1 (the first
+ * index on ties), `output > 0.5 ? 1 : 0` for k = 1 (sigmoid), and -1 (no class, never correct)
+ * when the row holds a NaN.
+ */
+export function predictedClass(data: Float32Array, i: number, k: number): number {
   if (k === 1) {
     const p = data[i];
     if (Number.isNaN(p)) return -1;
@@ -160,7 +167,7 @@ function trueClass(labels: MetricLabels, i: number, k: number, classes: number, 
     }
     return t;
   }
-  const t = predictRow(labels, i, k);
+  const t = predictedClass(labels, i, k);
   if (t < 0) throw new RangeError(`Cannot ${what}: 'labels' row ${i} holds a NaN`);
   return t;
 }
@@ -181,7 +188,7 @@ export function predictClasses(outputs: Float32Array, width: number): Int32Array
   checkOutputs(outputs, what);
   const m = checkWidth(outputs, width, what);
   const out = new Int32Array(m);
-  for (let i = 0; i < m; i++) out[i] = predictRow(outputs, i, width);
+  for (let i = 0; i < m; i++) out[i] = predictedClass(outputs, i, width);
   return out;
 }
 
@@ -218,7 +225,7 @@ export function countCorrect(outputs: Float32Array, labels: MetricLabels, option
   const classes = k === 1 ? 2 : k;
   for (let i = 0; i < m; i++) {
     const t = trueClass(labels, i, k, classes, what);
-    if (predictRow(outputs, i, k) === t) correct++;
+    if (predictedClass(outputs, i, k) === t) correct++;
   }
   return { correct, count: m };
 }
@@ -264,7 +271,7 @@ export function confusionMatrix(
   const invalid = new Int32Array(classes);
   for (let i = 0; i < m; i++) {
     const t = trueClass(labels, i, k, classes, what);
-    const p = predictRow(outputs, i, k);
+    const p = predictedClass(outputs, i, k);
     if (p < 0) invalid[t]++;
     else counts[t * classes + p]++;
   }

@@ -8,6 +8,7 @@ import { normalizeFeatures, type Normalization } from "../../core/data/mod.ts";
 import { HttpError } from "../../core/http/http-error.ts";
 import { averageOutputs } from "../../core/ensemble.ts";
 import { DEFAULT_JOB_LIMITS, type JobSpec, parseJobSpec } from "../../core/job/spec.ts";
+import { predictedClass } from "../../core/metrics.ts";
 import { evaluate } from "../../core/model/engine.ts";
 import type { Tensors } from "../../core/model/parameters.ts";
 import { planModel, type ModelPlan } from "../../core/model/spec.ts";
@@ -282,9 +283,9 @@ export class JobManager {
     for (let i = 0; i < m; i++) {
       const row = Array.from(outputs.subarray(i * K, i * K + K));
       rows.push(row);
-      if (plan.spec.output === "linear" || !artifact.classNames) classes.push(null);
-      else if (plan.spec.output === "sigmoid") classes.push(artifact.classNames[row[0] > 0.5 ? 1 : 0] ?? null);
-      else classes.push(artifact.classNames[row.indexOf(Math.max(...row))] ?? null);
+      const names = plan.spec.output === "linear" ? null : artifact.classNames;
+      const c = names ? predictedClass(outputs, i, K) : -1;
+      classes.push(names && c >= 0 ? (names[c] ?? null) : null); // c = -1: a NaN row has no class
     }
     return { outputs: rows, classes };
   }

@@ -6,6 +6,7 @@ import type { Dataset } from "../../core/data/mod.ts";
 import { averageOutputs } from "../../core/ensemble.ts";
 import type { FinalMetrics } from "../../core/job/api.ts";
 import type { JobSpec } from "../../core/job/spec.ts";
+import { predictedClass } from "../../core/metrics.ts";
 import type { Tensors } from "../../core/model/parameters.ts";
 import type { ModelPlan } from "../../core/model/spec.ts";
 import { treeReduce } from "../../core/reduce-tree.ts";
@@ -111,13 +112,11 @@ export function scoreOutputs(plan: ModelPlan, outputs: Float32Array, set: Datase
   for (let i = 0; i < m; i++) {
     if (plan.spec.output === "softmax") {
       const y = labels[i];
-      let best = 0;
-      for (let k = 1; k < K; k++) if (outputs[i * K + k] > outputs[i * K + best]) best = k;
-      if (best === y) correct++;
+      if (predictedClass(outputs, i, K) === y) correct++;
       loss -= Math.log(Math.max(outputs[i * K + y], tiny));
     } else if (plan.spec.output === "sigmoid") {
       const p = outputs[i], y = labels[i];
-      if ((p > 0.5 ? 1 : 0) === y) correct++;
+      if (predictedClass(outputs, i, 1) === y) correct++;
       loss -= y === 1 ? Math.log(Math.max(p, tiny)) : Math.log(Math.max(1 - p, tiny));
     } else {
       let l = 0;

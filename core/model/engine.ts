@@ -158,6 +158,14 @@ function toTensors(plan: ModelPlan, params: Tensors, state?: Tensors): Map<strin
   return out;
 }
 
+/**
+ * Per row of `outputs` [C, S, K], whether it holds no NaN: a NaN row has no predicted class and is
+ * never correct (the rule of core/metrics.ts's predictedClass, here on tensors).
+ */
+function noNaN(outputs: Tensor): Tensor {
+  return tf.all(tf.equal(outputs, outputs), -1);
+}
+
 /** Per-example loss [C, S] and dL/dz [C, S, K] (the latter only when `withGradient`). */
 function lossAndGradient(
   plan: ModelPlan,
@@ -172,7 +180,7 @@ function lossAndGradient(
       const logProb = tf.logSoftmax(z, -1);
       const loss = tf.neg(tf.sum(tf.mul(oneHot, logProb), -1));
       const prob = tf.exp(logProb);
-      const correct = tf.cast(tf.equal(tf.argMax(z, -1), y), "int32");
+      const correct = tf.cast(tf.logicalAnd(tf.equal(tf.argMax(z, -1), y), noNaN(prob)), "int32");
       return { loss, correct, dz: withGradient ? tf.sub(prob, oneHot) : undefined, outputs: prob };
     }
     case "sigmoid": {
@@ -182,7 +190,7 @@ function lossAndGradient(
         [-1],
       );
       const prob = tf.sigmoid(z);
-      const correct = tf.cast(tf.squeeze(tf.equal(tf.cast(tf.greater(z, 0), "float32"), yf), [-1]), "int32");
+      const correct = tf.cast(tf.logicalAnd(tf.squeeze(tf.equal(tf.cast(tf.greater(z, 0), "float32"), yf), [-1]), noNaN(prob)), "int32");
       return { loss, correct, dz: withGradient ? tf.sub(prob, yf) : undefined, outputs: prob };
     }
     case "linear": {

@@ -7,7 +7,11 @@ import {
   errorRate,
   mergeConfusionMatrices,
   predictClasses,
+  predictedClass,
 } from "../../core/metrics.ts";
+import { evaluate } from "../../core/model/engine.ts";
+import { parseModelSpec, planModel } from "../../core/model/spec.ts";
+import { useBackend } from "../../core/tf.ts";
 
 // Six examples, three classes. Predicted (argmax) vs true, worked out by hand:
 // row 0 [0.8 0.1 0.1] → 0, true 0  ✓
@@ -40,6 +44,35 @@ describe("predictClasses", () => {
     expect(() => predictClasses(outputs, 4)).toThrow(/'outputs.length' must be a multiple of 'width' \(4\), current value is 18/);
     expect(() => predictClasses(outputs, 0)).toThrow(RangeError);
     expect(() => predictClasses([0.1, 0.9] as unknown as Float32Array, 2)).toThrow(TypeError);
+  });
+});
+
+describe("predictedClass: one rule for every place that turns outputs into a class", () => {
+  test("a row holding a NaN anywhere has no class (-1), whatever its other values", () => {
+    const rows = new Float32Array([NaN, 0.9, 0.1, 0.9, NaN, 0.1, 0.9, 0.1, NaN, 0.2, 0.7, 0.1]);
+    expect([0, 1, 2, 3].map((i) => predictedClass(rows, i, 3))).toEqual([-1, -1, -1, 1]);
+    const sigmoid = new Float32Array([NaN, 0.7, 0.3]);
+    expect([0, 1, 2].map((i) => predictedClass(sigmoid, i, 1))).toEqual([-1, 1, 0]);
+  });
+
+  test("the engine's on-device correct count follows it: a row whose outputs overflow to NaN is never correct", async () => {
+    await useBackend("wasm");
+    // Row 0: z = 1e10·1e30 + 1e10·(−1e30) = ∞ − ∞ = NaN in float32 (the products overflow); row 1:
+    // z = b, class 0. Both labels are 0. tf.argMax and z > 0 call the NaN row class 0 (correct).
+    const cases = [
+      { output: "softmax" as const, units: 2, W: [1e30, 1e30, -1e30, -1e30], b: [1, -1] },
+      { output: "sigmoid" as const, units: 1, W: [1e30, -1e30], b: [-1] },
+    ];
+    for (const { output, units, W, b } of cases) {
+      const plan = planModel(parseModelSpec({ input: [2], layers: [{ type: "dense", units }], output }));
+      const params = { "dense0.W": new Float32Array(W), "dense0.b": new Float32Array(b) };
+      const labels = new Int32Array([0, 0]);
+      const batch = { inputs: new Float32Array([1e10, 1e10, 0, 0]), labels, indices: new Int32Array([0, 1]) };
+      const result = await evaluate(plan, params, {}, batch, { chunkSize: 2, outputs: true });
+      expect(predictedClass(result.outputs!, 0, units), output).toBe(-1);
+      expect(predictedClass(result.outputs!, 1, units), output).toBe(0);
+      expect(result.correct, output).toBe(1);
+    }
   });
 });
 
