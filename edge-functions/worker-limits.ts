@@ -7,11 +7,12 @@ import { DEFAULT_WORKER_LIMITS, type WorkerLimits } from "../core/limits.ts";
 /**
  * Defaults of the workerd build (edge-functions/entry/workerd.ts), which keep one request inside
  * a Cloudflare isolate's 128 MB. From bench/worker-memory.ts (RESULTS.md "worker-memory"): the
- * isolate's peak is about a + b·P + c·A + d·G with a ≈ 24 MiB (bundle, tfjs, first wasm heap),
- * b ≈ 50 bytes per parameter (body, decoded copy, wasm tensors, gradient read-back, reply),
+ * isolate's peak is about a + b·P + c·A + d·G with a ≈ 22 MiB (bundle, tfjs, first wasm heap),
+ * b ≈ 52 bytes per parameter (body, decoded copy, wasm tensors, gradient read-back, reply),
  * c ≈ 28 bytes per activation and d ≈ 7.6 bytes per per-chunk gradient value. At these limits
- * that is 24 + 24 + 27 + 15 ≈ 89 MiB, 25% under 128 MB (122 MiB) for the fit's error (its worst
- * residual was 15 MiB: the wasm heap grows in steps). The wasm heap never shrinks, so a second
+ * that is 22 + 25 + 27 + 15 ≈ 88 MiB, 28% under 128 MB (122 MiB) for the fit's error (its worst
+ * residual was 10 MiB: the wasm heap grows in steps); tests/runtimes/workerd-memory.test.ts
+ * measures 80 MiB. The wasm heap never shrinks, so a second
  * request in flight would add its own copies on top of the first's high-water mark: one at a time.
  * Bindings (EDGEPROP_MAX_*) still override each of them.
  */
