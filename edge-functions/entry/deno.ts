@@ -2,6 +2,11 @@
 import { createApp } from "../app.ts";
 import { listenUrl, serveConfig } from "../worker-config.ts";
 
+// The WebGPU probe (requestAdapter) runs Mesa's device-select Vulkan layer, which asks libwayland
+// for a compositor; with XDG_RUNTIME_DIR unset libwayland prints "error: XDG_RUNTIME_DIR is invalid"
+// twice. /dev/null is absolute and cannot hold a socket, so the lookup fails quietly and needs no
+// directory written (see docs/runtime-notes.md, "WebGPU").
+if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", "/dev/null");
 const config = serveConfig(Deno.env.toObject(), Deno.args);
 const app = createApp({ ...config.worker, runtime: "deno" });
 Deno.serve({
