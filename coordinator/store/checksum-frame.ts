@@ -12,13 +12,9 @@ const HEADER = /^edgeprop-store\/1 bytes=(0|[1-9][0-9]{0,15}) sha256=([0-9a-f]{6
 /** Longest header line that can be valid (the regex's widest match), plus its newline. */
 const MAX_HEADER = "edgeprop-store/1 bytes= sha256=".length + 16 + 64 + 1;
 
-/** The payload with its header line in front. */
-export function frame(payload: Uint8Array): Uint8Array {
-  const header = new TextEncoder().encode(`${MAGIC}1 bytes=${payload.length} sha256=${sha256(payload)}\n`);
-  const out = new Uint8Array(header.length + payload.length);
-  out.set(header);
-  out.set(payload, header.length);
-  return out;
+/** The header line and the payload, the parts of the file in order (not copied into one buffer: checkpoints are megabytes). */
+export function frame(payload: Uint8Array): readonly Uint8Array[] {
+  return [new TextEncoder().encode(`${MAGIC}1 bytes=${payload.length} sha256=${sha256(payload)}\n`), payload];
 }
 
 export type Unframed =

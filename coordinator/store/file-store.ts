@@ -72,6 +72,10 @@ export class FileStore implements JobStore {
     }
   }
 
+  async listJobIds(): Promise<string[]> {
+    return (await listDir(join(this.#root, "jobs"))).filter((id) => ID.test(id));
+  }
+
   async listJobs(): Promise<JobRecord[]> {
     const ids = await listDir(join(this.#root, "jobs"));
     const jobs = await Promise.all(ids.map((id) => this.getJob(id)));
@@ -309,18 +313,18 @@ export class FileStore implements JobStore {
 }
 
 /**
- * Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename, fsync of the
- * folder. With `keepPrevious` the file it replaces becomes `<path>.prev` (after the new bytes are
+ * Writes `bytes` (or its parts, in order) to `path` atomically: temp file in the same folder, fsync,
+ * rename, fsync of the folder. With `keepPrevious` the file it replaces becomes `<path>.prev` (after the new bytes are
  * durable). On failure the temp file is removed and `path` is left as it was.
  */
-export async function writeAtomic(path: string, bytes: Uint8Array, options: { keepPrevious?: boolean } = {}): Promise<void> {
+export async function writeAtomic(path: string, bytes: Uint8Array | readonly Uint8Array[], options: { keepPrevious?: boolean } = {}): Promise<void> {
   const dir = path.slice(0, path.lastIndexOf("/"));
   await mkdir(dir, { recursive: true });
   const temp = `${path}${TEMP}${randomBytes(6).toString("hex")}`;
   try {
     const file = await open(temp, "wx");
     try {
-      await file.writeFile(bytes);
+      for (const part of bytes instanceof Uint8Array ? [bytes] : bytes) await file.writeFile(part); // each from where the last ended
       await file.sync();
     } finally {
       await file.close();
