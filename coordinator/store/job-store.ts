@@ -51,7 +51,7 @@ export class StoreError extends Error {
  */
 export function damagedJobRecord(id: string, message: string, createdAt: string): JobRecord {
   return {
-    id, name: id, status: "failed", spec: null, createdAt, startedAt: null, finishedAt: null,
+    id, name: id, status: "failed", spec: {}, createdAt, startedAt: null, finishedAt: null, // spec unknown: {} so clients reading fields of it do not trip
     progress: { epoch: 0, epochs: 0, step: 0, steps: 0, member: 0, members: 0 },
     metrics: { trainLoss: null, trainError: null, devLoss: null, devError: null, testLoss: null, testError: null },
     diagnosis: null, error: message, throughput: { examplesPerSecond: null }, timing: { stepMs: null, breakdown: null },
@@ -68,6 +68,8 @@ export interface JobStore {
   putJob(job: JobRecord): Promise<void>;
   getJob(id: string): Promise<JobRecord | null>;
   listJobs(): Promise<JobRecord[]>;
+  /** The ids of every stored job, in no particular order, without reading the records (paged listings). */
+  listJobIds(): Promise<string[]>;
   appendMetrics(id: string, entries: readonly MetricsEntry[]): Promise<void>;
   readMetrics(id: string): Promise<MetricsEntry[]>;
   /** Replaces the metrics log (used on resume to drop entries newer than the checkpoint). */
