@@ -13,6 +13,7 @@ import { DatasetRegistry } from "../../coordinator/datasets/registry.ts";
 import { JobManager } from "../../coordinator/jobs/job-manager.ts";
 import { InProcessPool } from "../../coordinator/pool/in-process-pool.ts";
 import { FileStore } from "../../coordinator/store/file-store.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const TOKEN = "test-token";
 let dir: string;
@@ -135,11 +136,7 @@ describe("the coordinator API", () => {
 
   it("cancels a running job and keeps its last checkpoint", async () => {
     const id = await submit(job({ epochs: 500, checkpointEvery: 1 }));
-    for (;;) {
-      const record = await (await call(`/v1/jobs/${id}`)).json() as any;
-      if (record.progress.step >= 2) break;
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await waitFor(async () => ((await (await call(`/v1/jobs/${id}`)).json()) as any).progress.step, (step) => step >= 2, "the job's second step", { intervalMs: 5 });
     const response = await call(`/v1/jobs/${id}/cancel`, { method: "POST" });
     expect(await response.json()).toEqual({ id, status: "cancelled" });
     expect(await store.getCheckpoint(id)).not.toBeNull();

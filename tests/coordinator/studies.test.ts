@@ -17,6 +17,7 @@ import { InProcessPool } from "../../coordinator/pool/in-process-pool.ts";
 import { FileStore } from "../../coordinator/store/file-store.ts";
 import { parseStudySpec, StudyManager, type StudyView } from "../../coordinator/studies/mod.ts";
 import { repoRoot } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const TOKEN = "studies-token";
 
@@ -190,11 +191,7 @@ describe("cancelling", () => {
     const created = await call(main, "/v1/studies", { name: "cancel", base: { ...base, epochs: 50 }, space: lrSpace, strategy: { type: "random", trials: 5, concurrency: 1 } });
     expect(created.status).toBe(201);
     const id = created.body.id;
-    for (;;) {
-      const view = (await call(main, `/v1/studies/${id}`)).body as StudyView;
-      if (view.trials[0].status === "running") break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(async () => ((await call(main, `/v1/studies/${id}`)).body as StudyView).trials[0].status, (s) => s === "running", "the first trial to run", { intervalMs: 10 });
     const cancelled = await call(main, `/v1/studies/${id}/cancel`, {});
     expect(cancelled.body).toEqual({ id, status: "cancelled" });
     const view = (await call(main, `/v1/studies/${id}`)).body as StudyView;
@@ -220,12 +217,11 @@ describe("resuming", () => {
     expect(created.status).toBe(201);
     const id = created.body.id;
     // Stop the first "process" once a trial has finished and others are under way.
-    for (;;) {
+    await waitFor(async () => {
       const view = (await call(first, `/v1/studies/${id}`)).body as StudyView;
-      if (view.trials.some((t) => t.status === "succeeded") && view.trials.some((t) => t.status === "running")) break;
       expect(view.status).toBe("running");
-      await new Promise((r) => setTimeout(r, 5));
-    }
+      return view.trials.map((t) => t.status);
+    }, (s) => s.includes("succeeded") && s.includes("running"), "a trial finished while another runs", { intervalMs: 5 });
     // The jobs first, as the entry files do on SIGTERM: running trials keep their checkpoints.
     await first.jobs.shutdown();
     await first.studies.shutdown();

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { edgepropBin, repoRoot, runCommand } from "../helpers/processes.ts";
 import { alive, descendantsOf } from "../helpers/process-tree.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 let dir: string;
 let cluster: ChildProcess;
@@ -24,11 +25,8 @@ beforeAll(async () => {
   cluster = spawn(process.execPath, [edgepropBin, "cluster", "up", "--workers", "2", "--port", "0", "--data-dir", join(dir, "data")], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
   cluster.stdout!.setEncoding("utf8").on("data", (s: string) => (clusterOutput += s));
   cluster.stderr!.setEncoding("utf8").on("data", (s: string) => (clusterOutput += s));
-  const deadline = Date.now() + 60_000;
-  while (!/dashboard: /.test(clusterOutput)) {
-    if (cluster.exitCode !== null || Date.now() > deadline) throw new Error(`cluster up failed: ${clusterOutput}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(() => clusterOutput, (o) => /dashboard: /.test(o) || cluster.exitCode !== null, "`cluster up` to print its URLs");
+  if (cluster.exitCode !== null) throw new Error(`cluster up failed: ${clusterOutput}`);
   coordinatorUrl = /coordinator: (http:\/\/\S+)/.exec(clusterOutput)![1];
 }, 90_000);
 
@@ -117,9 +115,7 @@ describe("the edgeprop CLI against a real cluster", () => {
     await exited;
     // The servers are gone when the CLI exits; tsx's esbuild helper exits when its stdin (a pipe
     // from the CLI) closes, which the OS reports a moment later: wait for that, bounded.
-    const deadline = Date.now() + 5_000;
-    while (descendants.some(([pid]) => alive(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    for (const [pid, args] of descendants) expect(alive(pid), `process ${pid}: ${args}`).toBe(false);
+    await waitFor(() => descendants.filter(([pid]) => alive(pid)), (left) => left.length === 0, "the cluster's processes to exit", { timeoutMs: 5_000 });
   });
 });
 

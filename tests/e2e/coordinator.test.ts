@@ -23,6 +23,7 @@ import { api, modelParameters, waitForJob } from "../helpers/api.ts";
 import { startCoordinator } from "../helpers/coordinator-process.ts";
 import { startFlakyProxy } from "../helpers/flaky-proxy.ts";
 import type { ServerProcess } from "../helpers/server-process.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { gradientsRequest, runOne } from "../helpers/wire-fixtures.ts";
 import { startWorker, type WorkerProcess } from "../helpers/worker-process.ts";
 
@@ -114,11 +115,11 @@ describe("worker faults", () => {
       const submitted = await api(coordinator.url, "/v1/jobs", { body: job });
       expect(submitted.status).toBe(201);
       // Kill the victim once training is under way.
-      for (;;) {
-        const { body } = await api(coordinator.url, `/v1/jobs/${submitted.body.id}`);
-        if (body.progress.epoch >= 1 || body.status !== "running" && body.status !== "queued") break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitFor(
+        async () => (await api(coordinator.url, `/v1/jobs/${submitted.body.id}`)).body,
+        (body) => body.progress.epoch >= 1 || body.status !== "running" && body.status !== "queued",
+        "the job to finish an epoch",
+      );
       await victim.kill();
       const record = await waitForJob(coordinator.url, submitted.body.id);
       expect(record.status, record.error).toBe("succeeded");
@@ -197,12 +198,11 @@ describe("coordinator crash", () => {
     try {
       const submitted = await api(first.url, "/v1/jobs", { body: job });
       expect(submitted.status).toBe(201);
-      for (;;) {
+      await waitFor(async () => {
         const { body } = await api(first.url, `/v1/jobs/${submitted.body.id}`);
         expect(body.status).not.toBe("succeeded"); // must be killed mid-training
-        if (body.progress.epoch >= 3) break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
+        return body.progress.epoch;
+      }, (epoch) => epoch >= 3, "the job to reach epoch 3", { intervalMs: 10 });
       await first.kill();
       second = await startCoordinator({ dataDir: dir, workers: workers.slice(0, 2).map((w) => w.url), secret: SECRET });
       expect(second.stdout()).toMatch(/resumed 1 job/);

@@ -13,6 +13,7 @@ import { api, modelParameters, waitForJob } from "../helpers/api.ts";
 import { startCoordinator } from "../helpers/coordinator-process.ts";
 import { edgepropBin, runCommand } from "../helpers/processes.ts";
 import type { ServerProcess } from "../helpers/server-process.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { startWorker, type WorkerProcess } from "../helpers/worker-process.ts";
 
 const SECRET = "studies-e2e-" + Math.random().toString(36).slice(2);
@@ -75,10 +76,10 @@ describe("a study across a coordinator crash", () => {
         expect(body.status).toBe("running"); // must be killed mid-study
         return body.counts.succeeded >= 1 ? body.counts.running : 0;
       };
-      while ((await runningTrials()) === 0) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(runningTrials, (n) => n > 0, "a trial running after one has finished", { timeoutMs: 120_000, intervalMs: 10 });
       for (const w of workers) w.child.kill("SIGSTOP");
       try {
-        while ((await runningTrials()) === 0) await new Promise((r) => setTimeout(r, 10));
+        await waitFor(runningTrials, (n) => n > 0, "a trial running with the workers stopped", { intervalMs: 10 });
         await first.kill();
       } finally {
         for (const w of workers) w.child.kill("SIGCONT");

@@ -11,6 +11,7 @@ import { newNonce, signRequest } from "../../core/wire/signing.ts";
 import * as v from "valibot";
 import { randomBatch } from "../helpers/batches.ts";
 import { postMessage, signedRequest } from "../helpers/worker-client.ts";
+import { within } from "../helpers/wait.ts";
 import { gradientsRequest } from "../helpers/wire-fixtures.ts";
 
 const SECRET = "errors-test-secret-0123456789";
@@ -130,12 +131,15 @@ describe("409, 404, 405, 503", () => {
 
   it("503 when more than maxInFlight requests are held", async () => {
     const busy = createApp({ runtime: "test", secret: SECRET, limits: { maxInFlight: 1 } });
-    // A body that never ends holds the first request in its read.
+    // A body that never ends holds the first request in its read; the read's first pull says it is
+    // held (highWaterMark 0: nothing is pulled before the app reads).
     let controller!: ReadableStreamDefaultController<Uint8Array>;
-    const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+    let reading!: () => void;
+    const held = new Promise<void>((resolve) => (reading = resolve));
+    const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c), pull: () => reading() }, { highWaterMark: 0 });
     const headers = await signRequest(SECRET, { method: "POST", path: "/v1/gradients", body: new Uint8Array(0), nonce: newNonce() });
     const stuck = busy.request(new Request(`${BASE}/v1/gradients`, { method: "POST", body: stream, headers: { ...headers }, duplex: "half" } as RequestInit));
-    await new Promise((r) => setTimeout(r, 10));
+    await within(held, "the first request to read its body");
     const response = await postMessage((r) => busy.request(r), BASE, "/v1/gradients", valid(), { secret: SECRET });
     await expectError(response, 503, "overloaded");
     expect(response.headers.get("retry-after")).toBe("1");
