@@ -14,6 +14,7 @@ import { constantTimeEqual } from "../core/wire/signing.ts";
 import type { DatasetRegistry } from "./datasets/registry.ts";
 import { ValidationError } from "../core/validation-error.ts";
 import type { JobManager } from "./jobs/job-manager.ts";
+import { pageOf, pageRequest } from "./paging.ts";
 import { type JobRecord, StoreError } from "./store/job-store.ts";
 import { type StudyManager, studyRoutes } from "./studies/mod.ts";
 
@@ -84,7 +85,12 @@ export function createCoordinatorApp(options: CoordinatorOptions): Hono {
     }
     return c.json(await datasets.uploadCsv(new TextDecoder().decode(bytes), { name, label, task }), 201);
   });
-  app.get("/v1/datasets", async (c) => c.json({ datasets: await datasets.list() }));
+  app.get("/v1/datasets", async (c) => {
+    const request = pageRequest(c.req.query());
+    if (!request) return c.json({ datasets: await datasets.list() });
+    const page = pageOf(await datasets.list(), request);
+    return c.json({ datasets: page.items, nextCursor: page.nextCursor });
+  });
   app.get("/v1/datasets/:id", async (c) => {
     const record = await datasets.describe(c.req.param("id"));
     if (!record) throw new HttpError(404, "not_found", `dataset '${c.req.param("id")}' does not exist`);
@@ -95,7 +101,12 @@ export function createCoordinatorApp(options: CoordinatorOptions): Hono {
     const record = await jobs.submit(await json(c.req.raw));
     return c.json({ id: record.id, status: record.status }, 201);
   });
-  app.get("/v1/jobs", async (c) => c.json({ jobs: (await jobs.list()).map(summary) }));
+  app.get("/v1/jobs", async (c) => {
+    const request = pageRequest(c.req.query());
+    if (!request) return c.json({ jobs: (await jobs.list()).map(summary) });
+    const page = await jobs.listPage(request);
+    return c.json({ jobs: page.items.map(summary), nextCursor: page.nextCursor });
+  });
   app.get("/v1/jobs/:id", async (c) => c.json(view(await job(c.req.param("id")))));
   app.get("/v1/jobs/:id/metrics", async (c) => {
     const id = (await job(c.req.param("id"))).id;

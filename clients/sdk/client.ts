@@ -3,7 +3,7 @@
  * failure is an `EdgepropError` carrying the HTTP status and the server's message.
  */
 import { sleep } from "../../core/sleep.ts";
-import type { Dataset, Job, JobEvent, JobSummary, MetricsHistory, ModelJson, Prediction, WorkerStatus } from "./types.ts";
+import type { Dataset, Job, JobEvent, JobSummary, MetricsHistory, ModelJson, Page, PageOptions, Prediction, WorkerStatus } from "./types.ts";
 
 /** An error answer of the coordinator (status ≥ 400) or a failure to reach it (status 0). */
 export class EdgepropError extends Error {
@@ -53,6 +53,11 @@ export class EdgepropClient {
     return (await this.#json<{ datasets: Dataset[] }>("GET", "/v1/datasets")).datasets;
   }
 
+  /** One page of the datasets, newest upload first, the builtins last. */
+  listDatasetsPage(options: PageOptions = {}): Promise<Page<Dataset>> {
+    return this.page("/v1/datasets", "datasets", options);
+  }
+
   getDataset(id: string): Promise<Dataset> {
     return this.#json("GET", `/v1/datasets/${encodeURIComponent(id)}`);
   }
@@ -69,8 +74,24 @@ export class EdgepropClient {
     return this.#json("POST", "/v1/jobs", { body: JSON.stringify(spec), contentType: "application/json" });
   }
 
+  /** Every job, oldest first, in one response (a coordinator with thousands of jobs: use `jobs()`). */
   async listJobs(): Promise<JobSummary[]> {
     return (await this.#json<{ jobs: JobSummary[] }>("GET", "/v1/jobs")).jobs;
+  }
+
+  /** One page of the jobs, newest first; the coordinator reads only that page's records. */
+  listJobsPage(options: PageOptions = {}): Promise<Page<JobSummary>> {
+    return this.page("/v1/jobs", "jobs", options);
+  }
+
+  /** Every job, newest first, fetched a page (`limit`, default 100) at a time as the loop asks. */
+  async *jobs(options: { limit?: number } = {}): AsyncGenerator<JobSummary> {
+    let cursor: string | null = null;
+    do {
+      const page: Page<JobSummary> = await this.listJobsPage({ limit: options.limit, cursor });
+      yield* page.items;
+      cursor = page.nextCursor;
+    } while (cursor !== null);
   }
 
   getJob(id: string): Promise<Job> {
@@ -182,6 +203,13 @@ export class EdgepropClient {
    */
   requestJson<T>(method: string, path: string, body?: unknown): Promise<T> {
     return this.#json(method, path, body === undefined ? {} : { body: JSON.stringify(body), contentType: "application/json" });
+  }
+
+  /** A page of the listing at `path`, whose items the response carries under `key` (`jobs`, `studies`, …). */
+  async page<T>(path: string, key: string, options: PageOptions = {}): Promise<Page<T>> {
+    const query = new URLSearchParams({ limit: String(options.limit ?? 100), ...(options.cursor ? { cursor: options.cursor } : {}) });
+    const body = await this.#json<Record<string, unknown>>("GET", `${path}?${query}`);
+    return { items: body[key] as T[], nextCursor: (body.nextCursor as string | null | undefined) ?? null };
   }
 
   async #json<T>(method: string, path: string, init: { body?: BodyInit; contentType?: string } = {}): Promise<T> {

@@ -5,6 +5,7 @@
  */
 import type { BestView, DimensionView, StudyStatus, StudySummary, StudyView, TrialView } from "../../core/job/study-api.ts";
 import { type ClientOptions, EdgepropClient } from "./client.ts";
+import type { Page, PageOptions } from "./types.ts";
 
 export type {
   AxisScale,
@@ -50,6 +51,11 @@ export class StudiesClient {
 
   async list(): Promise<StudySummary[]> {
     return (await this.#json<{ studies: StudySummary[] }>("GET", "/v1/studies")).studies;
+  }
+
+  /** One page of the studies, newest first. */
+  listPage(options: PageOptions = {}): Promise<Page<StudySummary>> {
+    return this.#client.page("/v1/studies", "studies", options);
   }
 
   cancel(id: string): Promise<{ id: string; status: StudyStatus }> {

@@ -44,6 +44,22 @@ export interface JobSummary {
 
 
 
+/**
+ * One page of a listing (`GET /v1/jobs?limit=&cursor=`, datasets, studies), newest first: pass
+ * `nextCursor` back as `cursor` for the next page; null on the last.
+ */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor: string | null;
+}
+
+export interface PageOptions {
+  /** Items per page, 1 to 1000 (default 100). */
+  readonly limit?: number;
+  /** The `nextCursor` of the previous page; absent or null for the first. */
+  readonly cursor?: string | null;
+}
+
 export interface MetricsHistory {
   readonly steps: readonly StepMetrics[];
   readonly epochs: readonly EpochMetrics[];

@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { HttpError } from "../../core/http/http-error.ts";
 import { readJson } from "../../core/http/read-json.ts";
+import { pageOf, pageRequest } from "../paging.ts";
 import type { StudyManager } from "./study-manager.ts";
 
 export interface StudyRoutesOptions {
@@ -20,7 +21,12 @@ export function studyRoutes(studies: StudyManager, options: StudyRoutesOptions):
     const study = await studies.create(await readJson(c.req.raw, options.maxJsonBytes));
     return c.json(await studies.view(study.id), 201);
   });
-  app.get("/", async (c) => c.json({ studies: await studies.summaries() }));
+  app.get("/", async (c) => {
+    const request = pageRequest(c.req.query());
+    if (!request) return c.json({ studies: await studies.summaries() });
+    const page = pageOf(await studies.summaries(), request);
+    return c.json({ studies: page.items, nextCursor: page.nextCursor });
+  });
   app.get("/:id", async (c) => {
     const view = await studies.view(c.req.param("id"));
     if (!view) throw missing(c.req.param("id"));

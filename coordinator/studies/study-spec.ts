@@ -29,13 +29,18 @@ export interface StudySpec {
   readonly seed: number;
 }
 
+/** Limits of a study (DESIGN.md, "Limits"): with the job spec's, they bound every list a study record keeps. */
 export interface StudyLimits {
-  /** Most trials (jobs) one study may create. */
+  /** Most trials (jobs) one study may create; also the most grid points. */
   readonly maxTrials: number;
   readonly maxConcurrency: number;
+  /** Most dimensions (paths) in `space`. */
+  readonly maxDimensions: number;
+  /** Most values of one `choice` dimension. */
+  readonly maxChoiceValues: number;
 }
 
-export const DEFAULT_STUDY_LIMITS: StudyLimits = { maxTrials: 1000, maxConcurrency: 64 };
+export const DEFAULT_STUDY_LIMITS: StudyLimits = { maxTrials: 1000, maxConcurrency: 64, maxDimensions: 32, maxChoiceValues: 256 };
 
 /** Trials a study runs at once when its strategy does not say. */
 export const DEFAULT_CONCURRENCY = 4;
@@ -91,9 +96,11 @@ export function parseStudySpec(value: unknown, limits: StudyLimits = DEFAULT_STU
   if (typeof name !== "string" || name.length === 0 || name.length > 100) {
     throw new ValidationError("name", `Cannot ${WHAT}: 'name' must be a string of 1 to 100 characters, current value is ${show(name)}`);
   }
+  const rawSpace = required(raw, "space", "space", `{"optimizer.learningRate": {"type": "logUniform", "min": 1e-4, "max": 1}}`);
+  if (isRecord(rawSpace)) checkSpaceSize(rawSpace, limits);
   let space: Space;
   try {
-    space = validateSpace(required(raw, "space", "space", `{"optimizer.learningRate": {"type": "logUniform", "min": 1e-4, "max": 1}}`));
+    space = validateSpace(rawSpace);
   } catch (error) {
     rethrow(error, "", "space");
   }
@@ -105,6 +112,20 @@ export function parseStudySpec(value: unknown, limits: StudyLimits = DEFAULT_STU
   const seed = raw.seed === undefined ? 0 : expectNumber(raw.seed, "seed", WHAT, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
   const strategy = parseStrategy(required(raw, "strategy", "strategy", `{"type": "random", "trials": 16}`), base, space, limits);
   return { name, base, space, strategy, metric, seed };
+}
+
+/** Bounds the lists of a space before they are validated one by one. */
+function checkSpaceSize(space: Record<string, unknown>, limits: StudyLimits): void {
+  const paths = Object.keys(space);
+  if (paths.length > limits.maxDimensions) {
+    throw new ValidationError("space", `Cannot ${WHAT}: 'space' has ${paths.length} dimensions, more than the limit of ${limits.maxDimensions}`, "limit_exceeded");
+  }
+  for (const path of paths) {
+    const values = (space[path] as { values?: unknown } | null)?.values;
+    if (Array.isArray(values) && values.length > limits.maxChoiceValues) {
+      throw new ValidationError(`space.${path}.values`, `Cannot ${WHAT}: 'space["${path}"].values' has ${values.length} values, more than the limit of ${limits.maxChoiceValues}`, "limit_exceeded");
+    }
+  }
 }
 
 function parseStrategy(value: unknown, base: JobSpec, space: Space, limits: StudyLimits): StrategySpec {

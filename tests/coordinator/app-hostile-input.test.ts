@@ -125,3 +125,26 @@ describe("JSON endpoints", () => {
     expect((await post("/v1/jobs", JSON.stringify(spec()), "Application/JSON; charset=utf-8")).status).toBe(201);
   });
 });
+
+describe("every list of a spec is bounded (a 400 naming the limit)", () => {
+  const cases: Array<[string, string, object, string, RegExp]> = [
+    ["a manual schedule longer than the epoch limit", "/v1/jobs", spec({ schedule: { type: "manual", rates: Array.from({ length: 20_000 }, (_, i) => [i, 0.01]) } }), "schedule.rates", /has 20000 entries, more than the limit of 10000/],
+    ["too many worker URLs", "/v1/jobs", spec({ workers: { urls: Array.from({ length: 257 }, (_, i) => `http://10.0.0.${i % 250}:8787`) } }), "workers.urls", /has 257 entries, more than the limit of 256/],
+    ["too many layers", "/v1/jobs", spec({ model: { input: [2], layers: [...Array.from({ length: 64 }, () => ({ type: "relu" })), { type: "dense", units: 2 }], output: "softmax" } }), "model.layers", /more than the limit of 64/],
+    ["too many study dimensions", "/v1/studies", { base: spec(), space: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`name${i}`, { type: "choice", values: ["a"] }])), strategy: { type: "random", trials: 1 } }, "space", /has 33 dimensions, more than the limit of 32/],
+    ["too many choice values", "/v1/studies", { base: spec(), space: { seed: { type: "choice", values: Array.from({ length: 257 }, (_, i) => i) } }, strategy: { type: "random", trials: 1 } }, "space.seed.values", /has 257 values, more than the limit of 256/],
+  ];
+  for (const [what, path, body, field, message] of cases) {
+    it(what, async () => {
+      const studies = new StudyManager({ jobs, store, pollMs: 10 });
+      const withStudies = createCoordinatorApp({ jobs, datasets: registry, studies });
+      const response = await withStudies.request(path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+      expect(response.status).toBe(400);
+      const error = await errorOf(response);
+      expect(error.field).toBe(field);
+      expect(error.code).toMatch(/^(limit_exceeded|invalid_field)$/);
+      expect(error.message).toMatch(message);
+      await studies.shutdown();
+    });
+  }
+});
