@@ -3,7 +3,6 @@
  * trainer on a worker pool, publishes events, keeps the record and checkpoints in the store, and on
  * start resumes every job a killed coordinator left running.
  */
-import { randomBytes } from "node:crypto";
 import { normalizeFeatures, type Normalization } from "../../core/data/mod.ts";
 import { HttpError } from "../../core/http/http-error.ts";
 import { averageOutputs } from "../../core/ensemble.ts";
@@ -19,7 +18,9 @@ import type { WorkerPool } from "../pool/worker-pool.ts";
 import type { JobRecord, JobStore } from "../store/job-store.ts";
 import { checkDataFits, prepareData } from "../training/prepared-data.ts";
 import { type MetricsEntry, train, type TrainEvent, TrainingError, type TrainState } from "../training/trainer.ts";
+import { newestFirst, type Page, type PageRequest, pageOfIds } from "../paging.ts";
 import { JobEvents } from "./events.ts";
+import { isTimedJobId, newJobId } from "./job-id.ts";
 
 export interface JobManagerOptions {
   readonly store: JobStore;
@@ -65,7 +66,7 @@ export class JobManager {
   async submit(raw: unknown, extra: { studyId?: string } = {}): Promise<JobRecord> {
     const { spec, urls } = await this.#check(raw);
     const record: JobRecord = {
-      id: `job_${randomBytes(12).toString("hex")}`,
+      id: newJobId(),
       name: spec.name,
       status: "queued",
       spec,
@@ -212,6 +213,25 @@ export class JobManager {
   async list(): Promise<JobRecord[]> {
     const stored = await this.#store.listJobs();
     return stored.map((j) => this.#running.get(j.id)?.record ?? this.#unsaved.get(j.id) ?? j);
+  }
+
+  /**
+   * A page of jobs, newest first (`GET /v1/jobs?limit=`). Timed ids sort by creation from their
+   * folder names alone (job-id.ts), so only the page's records are read; ids of older versions are
+   * ordered by their records, read only when a page reaches them.
+   */
+  async listPage(request: PageRequest): Promise<Page<JobRecord>> {
+    const ids = await this.#store.listJobIds();
+    const timed = ids.filter(isTimedJobId).sort().reverse();
+    let untimed = ids.filter((id) => !isTimedJobId(id));
+    const start = request.cursor === null ? 0 : timed.indexOf(request.cursor) + 1;
+    if (untimed.length > 0 && ((start === 0 && request.cursor !== null) || start + request.limit > timed.length)) {
+      const records = (await Promise.all(untimed.map((id) => this.get(id)))).filter((j): j is JobRecord => j !== null);
+      untimed = newestFirst(records).map((j) => j.id);
+    }
+    const page = pageOfIds([...timed, ...untimed], request);
+    const records = await Promise.all(page.items.map((id) => this.get(id)));
+    return { items: records.filter((j): j is JobRecord => j !== null), nextCursor: page.nextCursor };
   }
 
   metrics(id: string): Promise<MetricsEntry[]> {
