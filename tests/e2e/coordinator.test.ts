@@ -160,7 +160,7 @@ describe("worker faults", () => {
     expect([ra.status, rb.status]).toEqual(["succeeded", "succeeded"]);
     expect(await modelParameters(coordinator.url, ra.id)).toEqual(await inProcessParameters(equivalenceJob));
     expect(await modelParameters(coordinator.url, rb.id)).toEqual(await inProcessParameters({ ...equivalenceJob, seed: 8 }));
-    expect(a.body.id).toMatch(/^job_[0-9a-f]{24}$/);
+    expect(a.body.id).toMatch(/^job_[0-9a-f]{28}$/);
   });
 
   it("does not retry a 4xx: the job fails at once with the worker's message", async () => {
