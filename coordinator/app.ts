@@ -191,7 +191,7 @@ export function createCoordinatorApp(options: CoordinatorOptions): Hono {
 
   app.get("/", async (c) => {
     if (options.dashboard) return options.dashboard();
-    return c.text("edgeprop coordinator: the API is under /v1 (see DESIGN.md); the dashboard arrives with its issue.\n");
+    return c.text("edgeprop coordinator: the API is under /v1 (see docs/DESIGN.md); this app serves no dashboard (coordinator/server.ts adds it).\n");
   });
   app.get("/dashboard/*", async (c) => {
     if (!options.dashboardAsset) return c.notFound();

@@ -1,5 +1,5 @@
 /**
- * The one error type of the HTTP layers (worker and coordinator) (STYLE.md 6, like Hono's HTTPException): a status
+ * The one error type of the HTTP layers (worker and coordinator) (like Hono's HTTPException): a status
  * and the JSON body `{error: {code, message, field?}}` it becomes in the app's onError handler.
  * 4xx means the request is wrong and retrying it cannot help; 5xx may be retried elsewhere.
  */

@@ -30,7 +30,7 @@ export async function readBody(request: Request, maxBytes: number, hint = ""): P
   // runtime may read the body in one piece (one allocation, no per-chunk copies in JS). This
   // comes before any use of `request.body`: on Node, @hono/node-server reads a body straight from
   // the socket's buffers only while `body` has not been touched (otherwise through a web stream,
-  // measured 5.5 ms instead of ~1 ms for 1.75 MB).
+  // about five times slower: bench/RESULTS.md, "Code comments' measurements").
   if (expected !== undefined) return readDeclared(request, expected);
   if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();

@@ -43,8 +43,8 @@ type TypedArrayType = (typeof TYPED_ARRAYS)[number];
 
 /**
  * Reusable memory that {@link decode} carves typed arrays from instead of allocating new ones.
- * Fresh memory costs a page fault per 4 KiB on first touch (RUNTIME-NOTES: ~11.5 µs each on the
- * reference machine, so ~0.9 ms to decode a 1.75 MB request), while an arena that has grown to
+ * Fresh memory costs a page fault per 4 KiB on first touch (expensive on the project's VMs, see
+ * docs/runtime-notes.md), while an arena that has grown to
  * the size of the messages it decodes is written without faults. The owner calls `reset()` once
  * nothing decoded into it is in use any more; arrays decoded before a reset then change under
  * their users, so an arena belongs to one request at a time.

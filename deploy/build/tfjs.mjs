@@ -2,7 +2,7 @@
 // Builds core/tfjs/bundle/: one ESM file with tfjs-core, all gradients and chained ops, and the
 // cpu, wasm and webgpu backends (webgpu registers itself only where `navigator.gpu` exists), plus
 // the .wasm binaries beside it. Node, Deno and vitest import this same
-// file (see RUNTIME-NOTES: the package entries register no gradients outside a bundler).
+// file (see docs/runtime-notes.md: the package entries register no gradients outside a bundler).
 // Runs from `npm install` (postinstall) and before `npm test`; it is idempotent and takes < 1 s.
 import { build } from "esbuild";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";

@@ -2,7 +2,7 @@
 // Bundles the edge function for Cloudflare workerd: deploy/cloudflare/dist/worker.mjs plus the
 // SIMD wasm binary beside it, which wrangler and miniflare upload as a CompiledWasm module.
 //
-// Three substitutions make tfjs run there (RUNTIME-NOTES, "Cloudflare workerd"):
+// Three substitutions make tfjs run there (docs/runtime-notes.md, "Cloudflare workerd"):
 // 1. core/tfjs/bundle/tfjs.mjs (the Node/Deno bundle, with a node:module banner) is replaced by
 //    tfjs-workerd.ts, which bundles tfjs from its packages for the browser-like platform;
 // 2. tfjs-backend-wasm's init() gets emscripten's `instantiateWasm` hook from wasm-module.ts, which

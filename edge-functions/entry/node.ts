@@ -5,7 +5,7 @@ import { listenUrl, serveConfig } from "../worker-config.ts";
 
 const config = serveConfig(process.env, process.argv.slice(2));
 const app = createApp({ ...config.worker, runtime: "node" });
-// noDelay: without it Nagle's algorithm and delayed ACKs add ~40 ms to a reply (RUNTIME-NOTES).
+// noDelay: without it Nagle's algorithm and delayed ACKs add ~40 ms to a reply (docs/runtime-notes.md).
 // keepAlive: the coordinator reuses connections; a 65 s idle timeout outlives its pool's sockets.
 serve({
   fetch: app.fetch,

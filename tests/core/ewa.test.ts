@@ -8,7 +8,7 @@ describe("ewa", () => {
   //   v3 = 0.9·8.5 + 0.1·45 = 7.65 + 4.5 = 12.15
   // Bias-corrected, v_t/(1 − 0.9ᵗ):
   //   4/0.1 = 40, 8.5/0.19 = 44.7368…, 12.15/0.271 = 44.8339…
-  // (1 − 0.9³ = 1 − 0.729 = 0.271; the brief's 45.6753… does not follow from these inputs.)
+  // (1 − 0.9³ = 1 − 0.729 = 0.271; 45.6753…, quoted elsewhere, does not follow from these inputs.)
   const temps = [40, 49, 45];
 
   it("smooths the course's example without bias correction: 4, 8.5, 12.15", () => {

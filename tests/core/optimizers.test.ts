@@ -362,7 +362,7 @@ describe("state", () => {
     expect(Object.keys(rmsprop({ learningRate: 1 }).init(params)).sort()).toEqual(["learningRate", "s", "step"]);
   });
 
-  it("the public example from the brief works", () => {
+  it("the public example of the optimizer API works", () => {
     let params: Tensors = { w: f32([1, 2]) };
     const grads: Tensors = { w: f32([0.5, -0.5]) };
     const opt = adam({ learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });

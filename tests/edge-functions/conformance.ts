@@ -1,5 +1,5 @@
 /**
- * The conformance suite every runtime's edge function passes (STYLE.md item 9, after Hono's
+ * The conformance suite every runtime's edge function passes (after Hono's
  * `router/common.case.test.ts`): one function that declares the tests, called by one vitest file
  * per runtime (conformance-{node,deno,workerd}.test.ts) with a way to start a real worker process.
  *

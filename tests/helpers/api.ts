@@ -1,4 +1,4 @@
-/** Minimal JSON calls to a coordinator for e2e tests (the SDK arrives with its issue). */
+/** Minimal JSON calls to a coordinator for e2e tests: the raw HTTP contract, independent of the SDK. */
 export async function api<T = any>(base: string, path: string, init: { method?: string; body?: unknown; token?: string; raw?: string; contentType?: string } = {}): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = {};
   if (init.token) headers.authorization = `Bearer ${init.token}`;

@@ -1,7 +1,7 @@
 // Runs `deno task test` (tests/runtimes/deno) for `npm test`, passing its output through, with one
 // narrow exception: Mesa's software Vulkan driver can abort the process at exit (glibc "corrupted
 // size vs. prev_size", SIGABRT, exit code 134) after Deno's runner has printed its final summary
-// with every test passed (RUNTIME-NOTES "WebGPU": once in 16 runs; seen once in CI on 2026-11-25).
+// with every test passed (docs/runtime-notes.md, "WebGPU", says how often).
 // Only that case is reported as a warning instead of a failure: an abort before the summary, a
 // failed test, or any other exit code fails as before (tests/runtimes/deno-task-test.test.ts).
 import { spawn } from "node:child_process";

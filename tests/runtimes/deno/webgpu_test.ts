@@ -86,7 +86,7 @@ Deno.test("gradients on webgpu match wasm to 1e-4 relative", async () => {
 });
 
 // Last in this file: Mesa's software Vulkan driver keeps threads that a process exit can race with
-// (a rare glibc abort after every test had passed, RUNTIME-NOTES "WebGPU"); releasing the device
+// (a rare glibc abort after every test had passed, docs/runtime-notes.md, "WebGPU"); releasing the device
 // while the process is alive lets them shut down in order.
 Deno.test("releases the WebGPU device: the backend is removed and the device reports it was destroyed", async () => {
   const backend = tf.findBackend("webgpu") as unknown as { device?: GPUDevice } | null;
