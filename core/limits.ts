@@ -13,10 +13,16 @@ export interface ModelLimits {
   readonly maxInputFeatures: number;
 }
 
+/**
+ * `maxParameters` is 2²² (4,194,304): as float32 that is 16 MiB, half of a worker's default
+ * `maxBodyBytes`, so a model at the limit fits one request with room for a chunk of examples (and
+ * its gradients, 16 MiB more, fit the reply). At 10⁷ the parameters alone (40 MB) were over the
+ * body limit, and such a job failed with a 413 from the worker mid-job.
+ */
 export const DEFAULT_MODEL_LIMITS: ModelLimits = {
   maxUnits: 4096,
   maxLayers: 64,
-  maxParameters: 10_000_000,
+  maxParameters: 4_194_304,
   maxInputFeatures: 1_048_576,
 };
 

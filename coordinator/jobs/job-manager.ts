@@ -19,6 +19,9 @@ import type { JobRecord, JobStore } from "../store/job-store.ts";
 import { checkDataFits, prepareData } from "../training/prepared-data.ts";
 import { type MetricsEntry, train, type TrainEvent, TrainingError, type TrainState } from "../training/trainer.ts";
 import { newestFirst, type Page, type PageRequest, pageOfIds } from "../paging.ts";
+import { DEFAULT_WORKER_LIMITS } from "../../core/limits.ts";
+import { ValidationError } from "../../core/validation-error.ts";
+import { minRequestBytes } from "../training/shard-plan.ts";
 import { JobEvents } from "./events.ts";
 import { isTimedJobId, newJobId } from "./job-id.ts";
 
@@ -109,7 +112,26 @@ export class JobManager {
       if (error instanceof UnknownDatasetError) throw new HttpError(400, "unknown_dataset", `'dataset.id': ${error.message}`, { field: "dataset.id" });
       throw error;
     }
+    await this.#checkFitsWorkers(spec, plan, urls);
     return { spec, urls };
+  }
+
+  /**
+   * A job whose smallest request (parameters and one chunk) is over its workers' body limit would
+   * fail mid-job with a 413: refused here instead, naming both numbers. The limits are what the
+   * healthy workers advertise (GET /v1/health), or the defaults while none has answered.
+   */
+  async #checkFitsWorkers(spec: JobSpec, plan: ModelPlan, urls: readonly string[]): Promise<void> {
+    const capacity = (await this.#shared(urls)).capacity();
+    const limits = capacity.workers > 0 ? capacity.limits : DEFAULT_WORKER_LIMITS;
+    const bytes = minRequestBytes(plan, spec.chunkSize);
+    if (limits.maxBodyBytes !== undefined && bytes > limits.maxBodyBytes) {
+      throw new ValidationError(
+        "chunkSize",
+        `Cannot accept job: its smallest request to a worker (${plan.parameterCount} parameters and one chunk of ${spec.chunkSize} examples) is ${bytes} bytes, more than the workers' maxBodyBytes of ${limits.maxBodyBytes} (GET /v1/health): use a smaller model or chunkSize`,
+        "limit_exceeded",
+      );
+    }
   }
 
   /**

@@ -19,6 +19,16 @@ export interface Shard {
 /** Room for the message around the tensors (model spec, names, headers of the typed arrays). */
 const BODY_OVERHEAD = 64 * 1024;
 
+/**
+ * Bytes of the smallest request a job sends a worker, an upper bound like maxShardExamples': the
+ * parameters and batch-norm state, and one chunk of examples. A job whose smallest request is over
+ * a worker's `maxBodyBytes` could never train there (checked at submission).
+ */
+export function minRequestBytes(plan: ModelPlan, chunkSize: number): number {
+  const state = plan.batchNormState.reduce((a, p) => a + p.shape[0], 0);
+  return 4 * (plan.parameterCount + state) + BODY_OVERHEAD + chunkSize * 4 * (plan.inputSize + plan.outputs + 1);
+}
+
 /** Most examples one request may carry for this model under the pool's limits (0: the model itself is too large). */
 export function maxShardExamples(plan: ModelPlan, chunkSize: number, limits: PoolCapacity["limits"]): number {
   if (limits.maxParameters !== undefined && plan.parameterCount > limits.maxParameters) return 0;

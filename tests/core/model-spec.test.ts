@@ -73,7 +73,7 @@ describe("model spec", () => {
     [
       "too many parameters",
       { input: [4096], layers: [{ type: "dense", units: 4096 }, { type: "dense", units: 4096 }], output: "softmax" },
-      /'model' has 33562624 parameters, more than the limit of 10000000/,
+      /'model' has 33562624 parameters, more than the limit of 4194304/,
       ValidationError,
     ],
   ];
