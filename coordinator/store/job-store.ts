@@ -4,6 +4,7 @@
  * default is `FileStore` (a data directory on disk).
  */
 import type { Diagnosis } from "../../core/diagnosis.ts";
+import type { JobSpec } from "../../core/job/spec.ts";
 import type { StudyRecord } from "../studies/study-record.ts";
 import type { DatasetRecord, FinalMetrics, JobStatus, MetricsEntry, StepTiming } from "../../core/job/api.ts";
 
@@ -14,8 +15,11 @@ export interface JobRecord {
   readonly id: string;
   readonly name: string;
   readonly status: JobStatus;
-  /** The job spec as submitted (validated). */
-  readonly spec: unknown;
+  /**
+   * The job spec as accepted (parsed and validated, defaults filled in). A store returns what it
+   * read; the coordinator parses it again before it runs a stored job.
+   */
+  readonly spec: JobSpec;
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
@@ -51,7 +55,8 @@ export class StoreError extends Error {
  */
 export function damagedJobRecord(id: string, message: string, createdAt: string): JobRecord {
   return {
-    id, name: id, status: "failed", spec: {}, createdAt, startedAt: null, finishedAt: null, // spec unknown: {} so clients reading fields of it do not trip
+    // The spec could not be read: an empty object, so that clients reading fields of it do not trip.
+    id, name: id, status: "failed", spec: {} as JobSpec, createdAt, startedAt: null, finishedAt: null,
     progress: { epoch: 0, epochs: 0, step: 0, steps: 0, member: 0, members: 0 },
     metrics: { trainLoss: null, trainError: null, devLoss: null, devError: null, testLoss: null, testError: null },
     diagnosis: null, error: message, throughput: { examplesPerSecond: null }, timing: { stepMs: null, breakdown: null },

@@ -4,6 +4,7 @@
  * damaged job fails alone, a damaged newest checkpoint falls back to the previous one, and a failed
  * write fails its job with a clear error instead of killing the process.
  */
+import { parseJobSpec } from "../../core/job/spec.ts";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,7 +60,7 @@ const spec = (over: object = {}) => ({
 
 function jobRecord(id: string, over: Partial<JobRecord> = {}): JobRecord {
   return {
-    id, name: id, status: "succeeded", spec: spec(), createdAt: `2026-01-01T00:00:0${id.length % 10}.000Z`, startedAt: null, finishedAt: null,
+    id, name: id, status: "succeeded", spec: parseJobSpec(spec()), createdAt: `2026-01-01T00:00:0${id.length % 10}.000Z`, startedAt: null, finishedAt: null,
     progress: { epoch: 0, epochs: 3, step: 0, steps: 0, member: 0, members: 1 },
     metrics: { trainLoss: 0.5, trainError: null, devLoss: null, devError: null, testLoss: null, testError: null },
     diagnosis: null, error: null, throughput: { examplesPerSecond: null }, timing: { stepMs: null, breakdown: null },

@@ -2,6 +2,7 @@
  * The strategies' decisions as pure functions of a study's state (coordinator/studies/strategy.ts)
  * and a trial following its job's record (trial.ts), with the metrics written in the test.
  */
+import type { JobSpec } from "../../core/job/spec.ts";
 import { describe, expect, it } from "vitest";
 import type { JobRecord } from "../../coordinator/store/job-store.ts";
 import { advance, bestTrial, initialTrials, parseStudySpec, rungEpochs, type StudyRecord, type TrialRecord } from "../../coordinator/studies/mod.ts";
@@ -109,9 +110,11 @@ describe("grid and random", () => {
 });
 
 describe("a trial following its job", () => {
+  // A trial reads only its job's epochs.
+  const specOf = (epochs: number) => ({ epochs }) as JobSpec;
   const trial: TrialRecord = { id: "t0", index: 0, round: 1, values: {}, budget: 6, jobId: "job_a", status: "pending", epochs: 2, metric: 0.3, error: null, history: [{ round: 0, epochs: 2, metric: 0.3 }] };
   const job = (over: Partial<JobRecord>): JobRecord => ({
-    id: "job_a", name: "s/t0", status: "succeeded", spec: { epochs: 2 }, createdAt: "", startedAt: "", finishedAt: "",
+    id: "job_a", name: "s/t0", status: "succeeded", spec: specOf(2), createdAt: "", startedAt: "", finishedAt: "",
     progress: { epoch: 1, epochs: 2, step: 6, steps: 6, member: 0, members: 1 },
     metrics: { trainLoss: 0.1, trainError: 0.05, devLoss: 0.2, devError: 0.25, testLoss: null, testError: null },
     diagnosis: null, error: null, throughput: { examplesPerSecond: null }, timing: { stepMs: null, breakdown: null }, workers: [], studyId: "study_x", bestDev: null,
@@ -120,12 +123,12 @@ describe("a trial following its job", () => {
 
   it("stays pending while its job has not been extended to the trial's budget, runs once it is, and records each budget's metric once", () => {
     expect(observeJob(trial, job({}), "devError")).toMatchObject({ status: "pending", epochs: 2, metric: 0.3 });
-    const running = observeJob(trial, job({ status: "running", spec: { epochs: 6 }, progress: { epoch: 3, epochs: 6, step: 2, steps: 6, member: 0, members: 1 } }), "devError");
+    const running = observeJob(trial, job({ status: "running", spec: specOf(6), progress: { epoch: 3, epochs: 6, step: 2, steps: 6, member: 0, members: 1 } }), "devError");
     expect(running).toMatchObject({ status: "running", epochs: 3 });
-    const done = observeJob(running, job({ spec: { epochs: 6 }, progress: { epoch: 5, epochs: 6, step: 6, steps: 6, member: 0, members: 1 }, metrics: { ...job({}).metrics, devError: 0.2 } }), "devError");
+    const done = observeJob(running, job({ spec: specOf(6), progress: { epoch: 5, epochs: 6, step: 6, steps: 6, member: 0, members: 1 }, metrics: { ...job({}).metrics, devError: 0.2 } }), "devError");
     expect(done).toMatchObject({ status: "succeeded", epochs: 6, metric: 0.2 });
     expect(done.history).toEqual([{ round: 0, epochs: 2, metric: 0.3 }, { round: 1, epochs: 6, metric: 0.2 }]);
-    expect(observeJob({ ...done, status: "running" }, job({ spec: { epochs: 6 } }), "devError").history.length).toBe(2);
+    expect(observeJob({ ...done, status: "running" }, job({ spec: specOf(6) }), "devError").history.length).toBe(2);
   });
 
   it("fails with its job's error, or when its job is gone", () => {

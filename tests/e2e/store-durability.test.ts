@@ -3,6 +3,7 @@
  * every kind, survives its disk filling up (a 2 MiB tmpfs mounted by the test) and comes up again on
  * the full disk, and refuses to share its data directory with a second coordinator.
  */
+import { parseJobSpec } from "../../core/job/spec.ts";
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -75,7 +76,7 @@ const spec = {
 
 function jobRecord(id: string, status: JobRecord["status"]): JobRecord {
   return {
-    id, name: id, status, spec, createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
+    id, name: id, status, spec: parseJobSpec(spec), createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
     progress: { epoch: 0, epochs: 3, step: 0, steps: 0, member: 0, members: 1 },
     metrics: { trainLoss: null, trainError: null, devLoss: null, devError: null, testLoss: null, testError: null },
     diagnosis: null, error: null, throughput: { examplesPerSecond: null }, timing: { stepMs: null, breakdown: null },
