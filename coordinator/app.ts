@@ -44,12 +44,36 @@ export interface CoordinatorOptions {
   readonly dashboardAsset?: (path: string) => Promise<Response>;
 }
 
+const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * A browser may send another site's "simple" POST (no body, text/plain or form-encoded) without
+ * asking first, with the user's network position: a page could cancel jobs on a coordinator that
+ * has no API token. Browsers name the page's origin on every POST, so a POST from another origin
+ * is refused (403); clients that are not browsers (the SDK, the CLI, curl) send no Origin.
+ */
+function refuseCrossSite(request: Request): void {
+  const origin = request.headers.get("origin");
+  if (origin === null) return;
+  let host: string | null = null;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    // "null" (a sandboxed page, a file) or garbage: not this coordinator's origin.
+  }
+  const own = request.headers.get("host") ?? new URL(request.url).host;
+  if (host !== own) {
+    throw new HttpError(403, "cross_origin", `Requests from another origin are refused (Origin ${JSON.stringify(origin.slice(0, 100))}, this coordinator is ${own}): use the dashboard served by the coordinator, or a client that is not a browser`);
+  }
+}
+
 export function createCoordinatorApp(options: CoordinatorOptions): Hono {
   const limits = { ...DEFAULT_COORDINATOR_LIMITS, ...options.limits };
   const { jobs, datasets } = options;
   const app = new Hono();
 
   app.use("/v1/*", async (c, next) => {
+    if (!SAFE_METHODS.has(c.req.method)) refuseCrossSite(c.req.raw);
     if (options.apiToken) {
       const header = c.req.header("authorization") ?? "";
       const token = header.startsWith("Bearer ") ? header.slice(7) : "";

@@ -126,6 +126,27 @@ describe("JSON endpoints", () => {
   });
 });
 
+describe("a POST from another origin (a page a user visits)", () => {
+  it("is refused with a 403 before it does anything; the coordinator's own page and clients without an Origin are served", async () => {
+    const id = (await (await post("/v1/jobs", JSON.stringify(spec()))).json() as { id: string }).id;
+    await jobs.settled(id);
+    const before = (await jobs.list()).length;
+    const from = (origin: string | null, path: string, init: RequestInit = {}) =>
+      app.request(`http://127.0.0.1:8080${path}`, { method: "POST", ...init, headers: { ...(origin === null ? {} : { origin }), ...init.headers } });
+    for (const origin of ["https://evil.example", "http://127.0.0.1:9999", "null"]) {
+      const cancel = await from(origin, `/v1/jobs/${id}/cancel`);
+      expect(cancel.status, origin).toBe(403);
+      expect((await errorOf(cancel)).code).toBe("cross_origin");
+      expect((await from(origin, "/v1/jobs", { body: JSON.stringify(spec()), headers: { "content-type": "application/json" } })).status, origin).toBe(403);
+    }
+    expect((await jobs.list()).length).toBe(before);
+    expect((await from("http://127.0.0.1:8080", `/v1/jobs/${id}/cancel`)).status).toBe(200);
+    expect((await from(null, `/v1/jobs/${id}/cancel`)).status).toBe(200);
+    // Reading stays open to any origin (the API token guards it when one is set).
+    expect((await app.request(`http://127.0.0.1:8080/v1/jobs/${id}`, { headers: { origin: "https://evil.example" } })).status).toBe(200);
+  });
+});
+
 describe("every list of a spec is bounded (a 400 naming the limit)", () => {
   const cases: Array<[string, string, object, string, RegExp]> = [
     ["a manual schedule longer than the epoch limit", "/v1/jobs", spec({ schedule: { type: "manual", rates: Array.from({ length: 20_000 }, (_, i) => [i, 0.01]) } }), "schedule.rates", /has 20000 entries, more than the limit of 10000/],
