@@ -51,6 +51,12 @@ export interface WorkerLimits extends ModelLimits {
   readonly maxChunkGradients: number;
   /** Most requests a worker holds at once (reading, queued or computing); more get 503. */
   readonly maxInFlight: number;
+  /**
+   * Most examples of one `/v1/rounds` request, summed over its inner steps: the compute budget of
+   * one request (a platform's CPU time per request). A longer round goes out as several
+   * consecutive requests for the same replica (each step must still fit `maxExamples`).
+   */
+  readonly maxRoundExamples: number;
 }
 
 export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
@@ -60,4 +66,5 @@ export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
   maxActivations: 4 * 1024 * 1024,
   maxChunkGradients: 32 * 1024 * 1024,
   maxInFlight: 4,
+  maxRoundExamples: 65_536,
 };

@@ -6,12 +6,17 @@
  * context once per step because the API says it is shared, not by discovering it.
  *
  * A shard's wire request (core/wire/messages.ts) is its context and its own fields in one map:
- * {@link gradientsRequest} / {@link evaluateRequest}.
+ * {@link gradientsRequest} / {@link evaluateRequest} / {@link roundRequest}.
+ *
+ * A local-step round (a `RoundTask`) has one shard per logical replica: the same inner steps of
+ * every replica, each replica on its own rows and from its own state.
  */
+import type { Regularization } from "./model/regularization.ts";
 import type { ModelSpec } from "./model/spec.ts";
+import type { OptimizerSpec } from "./optim/from-spec.ts";
 import type { BackendName } from "./tf.ts";
-import { type EvaluateRequestInput, type GradientsRequestInput, PROTOCOL } from "./wire/messages.ts";
-import type { Float32Tensor, Int32Tensor, WireTensors } from "./wire/tensor.ts";
+import { type EvaluateRequestInput, type GradientsRequestInput, type InnerStateMessage, PROTOCOL, type RoundRequestInput } from "./wire/messages.ts";
+import type { Float32Tensor, Float64Tensor, Int32Tensor, WireTensors } from "./wire/tensor.ts";
 
 /** What every shard of one training step shares. */
 export interface StepContext {
@@ -74,4 +79,47 @@ export function gradientsRequest(context: StepContext, shard: GradientShard): Gr
 /** The `/v1/evaluate` request of one slice. */
 export function evaluateRequest(context: EvaluationContext, shard: EvaluationShard): EvaluateRequestInput {
   return { protocol: PROTOCOL, ...context, ...shard };
+}
+
+/**
+ * What every replica's request of one round segment shares: the model, the inner steps' keys and
+ * rates, and, on a round's first segment, the global parameters and batch-norm state every
+ * replica starts from (later segments carry each replica's own in its shard).
+ */
+export interface RoundContext {
+  readonly model: ModelSpec;
+  readonly optimizer: OptimizerSpec;
+  readonly regularization: Regularization;
+  readonly chunkSize: number;
+  readonly seed: number;
+  readonly deterministic: boolean;
+  /** Global inner-step number of the segment's first step (a dropout-mask key). */
+  readonly step: number;
+  readonly learningRates: Float64Tensor;
+  readonly penaltyExamples: Int32Tensor;
+  readonly parameters?: WireTensors;
+  readonly batchNorm?: WireTensors;
+  readonly backend?: BackendName;
+}
+
+/** One replica's rows and state for a round segment. */
+export interface RoundShard {
+  readonly inputs: Float32Tensor;
+  readonly labels: Int32Tensor | Float32Tensor;
+  readonly indices: Int32Tensor;
+  readonly stepExamples: Int32Tensor;
+  readonly parameters?: WireTensors;
+  readonly batchNorm?: WireTensors;
+  readonly innerState?: InnerStateMessage;
+}
+
+/** A segment of a local-step round: one shard per replica, in replica order. */
+export interface RoundTask {
+  readonly context: RoundContext;
+  readonly shards: readonly RoundShard[];
+}
+
+/** The `/v1/rounds` request of one replica. */
+export function roundRequest(context: RoundContext, shard: RoundShard): RoundRequestInput {
+  return { protocol: PROTOCOL, ...context, ...shard } as RoundRequestInput;
 }

@@ -3,8 +3,8 @@
  * runtime). Stateless: a request carries everything it needs (model, parameters, shard) and no
  * request depends on an earlier one.
  *
- * Endpoints (DESIGN.md): POST /v1/gradients, POST /v1/evaluate (MessagePack in and out), GET
- * /v1/health (JSON). Errors are JSON `{error: {code, message, field?}}` from one onError handler:
+ * Endpoints (DESIGN.md): POST /v1/gradients, POST /v1/evaluate, POST /v1/rounds (MessagePack in
+ * and out), GET /v1/health (JSON). Errors are JSON `{error: {code, message, field?}}` from one onError handler:
  * 400 for a request that does not decode or validate (naming the field), 401 for a missing, wrong
  * or expired signature, 404/405 for other routes, 409 for a backend the runtime lacks, 413 for a
  * body over the limit, 503 when the worker already holds `maxInFlight` requests, 500 only for a
@@ -23,10 +23,11 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { WorkerLimits } from "../core/limits.ts";
+import { computePlannedRound } from "../core/round.ts";
 import { computePlannedGradients, evaluatePlanned } from "../core/shard.ts";
 import { availableBackends, tf, useBackend, type BackendName } from "../core/tf.ts";
 import { PROTOCOL, type HealthResponse, type Timing } from "../core/wire/messages.ts";
-import { decodeEvaluateRequest, decodeGradientsRequest } from "../core/wire/request-plan.ts";
+import { decodeEvaluateRequest, decodeGradientsRequest, decodeRoundRequest } from "../core/wire/request-plan.ts";
 import {
   bodyDigest,
   importSigningKey,
@@ -219,6 +220,7 @@ export function createApp(options: WorkerOptions): Hono {
 
   app.post("/v1/gradients", (c) => serve(c.req.raw, (bytes, arena) => decodeGradientsRequest(bytes, limits, arena), computePlannedGradients));
   app.post("/v1/evaluate", (c) => serve(c.req.raw, (bytes, arena) => decodeEvaluateRequest(bytes, limits, arena), evaluatePlanned));
+  app.post("/v1/rounds", (c) => serve(c.req.raw, (bytes, arena) => decodeRoundRequest(bytes, limits, arena), computePlannedRound));
   app.get("/v1/health", async (c) => {
     const authenticated = await healthAuthenticated(c.req.raw);
     const backends = await availableBackends();
@@ -235,13 +237,13 @@ export function createApp(options: WorkerOptions): Hono {
     };
     return c.json(health);
   });
-  for (const [path, allow] of [["/v1/gradients", "POST"], ["/v1/evaluate", "POST"], ["/v1/health", "GET, HEAD"]] as const) {
+  for (const [path, allow] of [["/v1/gradients", "POST"], ["/v1/evaluate", "POST"], ["/v1/rounds", "POST"], ["/v1/health", "GET, HEAD"]] as const) {
     app.all(path, (c) => {
       throw new HttpError(405, "method_not_allowed", `${c.req.method} ${path} is not supported; use ${allow}`, { headers: { allow } });
     });
   }
   app.notFound((c) => {
-    const error = new HttpError(404, "not_found", `No route ${c.req.method} ${c.req.path}; a worker serves POST /v1/gradients, POST /v1/evaluate and GET /v1/health`);
+    const error = new HttpError(404, "not_found", `No route ${c.req.method} ${c.req.path}; a worker serves POST /v1/gradients, POST /v1/evaluate, POST /v1/rounds and GET /v1/health`);
     return c.json(error.body(), 404);
   });
   app.onError((error, c) => {

@@ -24,6 +24,9 @@ export const WORKERD_LIMITS: Partial<WorkerLimits> = {
   // 4 bytes per parameter and per input feature, with room for labels, indices and the message.
   maxBodyBytes: 8 * 1024 * 1024,
   maxInFlight: 1,
+  // About 2 s of compute for the reference MLP (~0.1 ms per example, RESULTS.md): well inside
+  // a Worker's CPU time per request; the body limit usually binds first for MNIST-sized inputs.
+  maxRoundExamples: 16_384,
 };
 
 export function resolveLimits(overrides: Partial<WorkerLimits> = {}): WorkerLimits {

@@ -13,8 +13,8 @@
 import {
   decodeEvaluateResponse,
   decodeGradientsResponse,
-  type EvaluateResponse,
-  type GradientsResponse,
+  decodeRoundResponse,
+  type Timing,
 } from "../../core/wire/messages.ts";
 import { BufferPool } from "./buffer-pool.ts";
 import { checkHealth } from "./health-check.ts";
@@ -27,7 +27,8 @@ import { ShardSender } from "./shard-send.ts";
 import { Slots } from "./slots.ts";
 import { WorkerRegistry } from "./worker-registry.ts";
 import type { EvaluateShardResult, GradientShardResult } from "../../core/shard.ts";
-import type { EvaluationTask, StepTask } from "../../core/work.ts";
+import type { RoundShardResult } from "../../core/round.ts";
+import type { EvaluationTask, RoundTask, StepTask } from "../../core/work.ts";
 import { type PassResult, passTiming, type PoolCapacity, type RequestPolicy, type RunOptions, type WorkerPool, type WorkerStatus } from "./worker-pool.ts";
 
 export interface HttpPoolOptions {
@@ -114,6 +115,7 @@ export class HttpPool implements WorkerPool {
       status: () => this.status(),
       runStep: (task, options) => this.#run("/v1/gradients", task, decodeGradientsResponse, options, policy),
       runEvaluation: (task, options) => this.#run("/v1/evaluate", task, decodeEvaluateResponse, options, policy),
+      runRound: (task, options) => this.#run("/v1/rounds", task, decodeRoundResponse, options, policy),
       forJob: (other) => this.forJob(other),
     };
   }
@@ -126,10 +128,14 @@ export class HttpPool implements WorkerPool {
     return this.#run("/v1/evaluate", task, decodeEvaluateResponse, options, this.#policy);
   }
 
+  runRound(task: RoundTask, options: RunOptions<RoundShardResult>): Promise<PassResult<RoundShardResult>> {
+    return this.#run("/v1/rounds", task, decodeRoundResponse, options, this.#policy);
+  }
+
   /** Every shard of a task dispatched together; their bodies share the encoding of the task's context. */
-  async #run<R extends GradientsResponse | EvaluateResponse>(
+  async #run<R extends { readonly timing: Timing }>(
     path: string,
-    task: StepTask | EvaluationTask,
+    task: StepTask | EvaluationTask | RoundTask,
     decodeReply: (bytes: Uint8Array) => R,
     options: RunOptions<R>,
     policy: RequestPolicy,

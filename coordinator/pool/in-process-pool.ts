@@ -3,8 +3,9 @@
  * workers (core/shard.ts) and builds the same requests (core/work.ts), so a job gives the same bits
  * here as on edge functions with the same backend; unit tests and the benchmark baseline use it.
  */
+import { computeRoundShard, type RoundShardResult } from "../../core/round.ts";
 import { computeGradientShard, type EvaluateShardResult, evaluateShard, type GradientShardResult } from "../../core/shard.ts";
-import { evaluateRequest, type EvaluationTask, gradientsRequest, type StepTask } from "../../core/work.ts";
+import { evaluateRequest, type EvaluationTask, gradientsRequest, type RoundTask, roundRequest, type StepTask } from "../../core/work.ts";
 import { type PassResult, passTiming, type PoolCapacity, type RunOptions, type ShardOutcome, type WorkerPool, type WorkerStatus } from "./worker-pool.ts";
 
 export class InProcessPool implements WorkerPool {
@@ -25,6 +26,10 @@ export class InProcessPool implements WorkerPool {
 
   runEvaluation(task: EvaluationTask, options: RunOptions<EvaluateShardResult>) {
     return this.#run(task.shards.map((shard) => () => evaluateShard(evaluateRequest(task.context, shard))), options);
+  }
+
+  runRound(task: RoundTask, options: RunOptions<RoundShardResult>) {
+    return this.#run(task.shards.map((shard) => () => computeRoundShard(roundRequest(task.context, shard))), options);
   }
 
   status(): readonly WorkerStatus[] {

@@ -6,7 +6,7 @@
  *   hedges included; every send is signed afresh (its own nonce), so none repeats a signature.
  */
 import { sleep } from "../../core/sleep.ts";
-import type { EvaluateResponse, GradientsResponse } from "../../core/wire/messages.ts";
+import type { Timing } from "../../core/wire/messages.ts";
 import type { Hedge } from "./hedge.ts";
 import { RequestFailure } from "./request-failure.ts";
 import type { Prepared } from "./request-bodies.ts";
@@ -41,7 +41,7 @@ export class Retry {
   }
 
   /** The shard's outcome: its first successful reply, or why it failed for good. */
-  async run<R extends GradientsResponse | EvaluateResponse>(shard: RetriedShard<R>, options: RetryRunOptions): Promise<ShardOutcome<R>> {
+  async run<R extends { readonly timing: Timing }>(shard: RetriedShard<R>, options: RetryRunOptions): Promise<ShardOutcome<R>> {
     const { path, decodeReply, prepared } = shard;
     const { signal, policy } = options;
     const tried = new Set<WorkerState>();

@@ -9,8 +9,9 @@
 import type { WorkerStatus } from "../../core/job/api.ts";
 import type { WorkerLimits } from "../../core/limits.ts";
 import type { Timing } from "../../core/wire/messages.ts";
+import type { RoundShardResult } from "../../core/round.ts";
 import type { EvaluateShardResult, GradientShardResult } from "../../core/shard.ts";
-import type { EvaluationTask, StepTask } from "../../core/work.ts";
+import type { EvaluationTask, RoundTask, StepTask } from "../../core/work.ts";
 
 export interface ShardError {
   readonly code: string;
@@ -38,7 +39,7 @@ export interface PoolCapacity {
   /** Workers that can take shards now. */
   readonly workers: number;
   /** The smallest of each limit the healthy workers advertise (absent: no limit). */
-  readonly limits: Partial<Pick<WorkerLimits, "maxParameters" | "maxExamples" | "maxActivations" | "maxChunkGradients" | "maxBodyBytes">>;
+  readonly limits: Partial<Pick<WorkerLimits, "maxParameters" | "maxExamples" | "maxActivations" | "maxChunkGradients" | "maxBodyBytes" | "maxRoundExamples">>;
 }
 
 export type { WorkerStatus };
@@ -93,6 +94,8 @@ export interface WorkerPool {
   runStep(task: StepTask, options: RunOptions<GradientShardResult>): Promise<PassResult<GradientShardResult>>;
   /** An evaluation pass, as runStep. */
   runEvaluation(task: EvaluationTask, options: RunOptions<EvaluateShardResult>): Promise<PassResult<EvaluateShardResult>>;
+  /** A segment of a local-step round, one shard per replica, as runStep. */
+  runRound(task: RoundTask, options: RunOptions<RoundShardResult>): Promise<PassResult<RoundShardResult>>;
   status(): readonly WorkerStatus[];
   /**
    * This pool for one job: the same workers (health, slots) with the job's own request policy, so

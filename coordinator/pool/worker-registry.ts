@@ -74,7 +74,7 @@ export class WorkerRegistry {
 
   capacity(): PoolCapacity {
     const healthy = this.workers.filter((w) => w.healthy && w.health);
-    const smallest = (key: keyof PoolCapacity["limits"]) => healthy.length ? Math.min(...healthy.map((w) => w.health!.limits[key])) : undefined;
+    const smallest = (key: Exclude<keyof PoolCapacity["limits"], "maxRoundExamples">) => healthy.length ? Math.min(...healthy.map((w) => w.health!.limits[key])) : undefined;
     return {
       workers: healthy.length,
       limits: {
@@ -83,6 +83,8 @@ export class WorkerRegistry {
         maxActivations: smallest("maxActivations"),
         maxChunkGradients: smallest("maxChunkGradients"),
         maxBodyBytes: smallest("maxBodyBytes"),
+        // Optional in health replies: a worker that predates /v1/rounds does not bound them.
+        maxRoundExamples: healthy.length ? Math.min(...healthy.map((w) => w.health!.limits.maxRoundExamples ?? Number.MAX_SAFE_INTEGER)) : undefined,
       },
     };
   }

@@ -7,7 +7,7 @@ import type { JobSpec } from "../../core/job/spec.ts";
 import { concatChunkMoments, type ChunkMoments } from "../../core/model/batch-norm.ts";
 import type { Batch } from "../../core/model/engine.ts";
 import type { Tensors } from "../../core/model/parameters.ts";
-import { penalty } from "../../core/model/regularization.ts";
+import { meanPlusPenalty } from "../../core/model/regularization.ts";
 import type { ModelPlan } from "../../core/model/spec.ts";
 import { addInto, addTensorsInto, TreeAccumulator, treeReduce } from "../../core/reduce-tree.ts";
 import { wireFloat32, wireInt32, wireTensors, tensorData } from "../../core/wire/tensor.ts";
@@ -98,13 +98,7 @@ export async function distributedGradient(
     moments[name] = concatChunkMoments(values.map((v) => ({ count: v.batchNorm[name].count.data, mean: v.batchNorm[name].mean.data, m2: v.batchNorm[name].m2.data })));
   }
   // Mean over the batch, then the regularization penalty's gradient, added centrally.
-  const B = rows.length;
-  const pen = penalty(plan, input.params, spec.regularization, B);
-  for (const p of plan.parameters) {
-    const g = gradients[p.name];
-    const pg = pen.gradients[p.name];
-    for (let i = 0; i < g.length; i++) g[i] = pg ? g[i] / B + pg[i] : g[i] / B;
-  }
+  meanPlusPenalty(plan, gradients, input.params, spec.regularization, rows.length);
   return { gradients, lossSum, moments, timing: { plan: planMs, reduce: now() - t1, pass: pass.timing } };
 }
 

@@ -2,7 +2,8 @@
  * The training loop of one job (DESIGN.md, "One training step"), independent of transport: every
  * step's gradient comes from a pool (gradient-step.ts); the loop applies the optimizer centrally,
  * keeps the batch-norm running statistics, evaluates after every epoch (evaluation.ts), stops
- * early and checkpoints. Everything it does is a pure function of the job
+ * early and checkpoints. In local mode (`distribution.mode: "local"`) an epoch's steps run as
+ * local-step rounds instead (local-rounds.ts); evaluation, early stopping and checkpoints are the same. Everything it does is a pure function of the job
  * spec and the checkpointed state, so a resumed job ends with the same bits as an uninterrupted one.
  */
 import { batchOf, epochOrder, stepsPerEpoch } from "../../core/data/mod.ts";
@@ -21,11 +22,12 @@ import type { WorkerPool } from "../pool/worker-pool.ts";
 import { evaluateSet, finalMetrics } from "./evaluation.ts";
 import { gatherBatch } from "./gather-batch.ts";
 import { distributedGradient } from "./gradient-step.ts";
+import { localRounds, type RoundsState } from "./local-rounds.ts";
 import type { PreparedData } from "./prepared-data.ts";
 import { median, medianTiming, stepMs, stepTiming } from "./step-timing.ts";
+import { MAX_CONSECUTIVE_SKIPS } from "./training-error.ts";
 
-/** Consecutive non-finite steps after which a job fails as diverged. */
-export const MAX_CONSECUTIVE_SKIPS = 5;
+export { MAX_CONSECUTIVE_SKIPS };
 
 /** The central optimizer's state: the job's optimizer, scheduled, inside applyIfFinite. */
 export type OptimizerState = ApplyIfFiniteState<DescentState<object>>;
@@ -49,6 +51,8 @@ export interface MemberState {
   /** Loss sum and examples of the epoch's steps so far, so a resumed epoch reports what an uninterrupted one does. */
   readonly epochLossSum: number;
   readonly epochExamples: number;
+  /** Local mode: the outer optimizer's state and each replica's (absent in sync mode). */
+  readonly rounds?: RoundsState;
 }
 
 /** Everything needed to resume a job: finished members and the one in progress. */
@@ -71,6 +75,17 @@ export type TrainEvent =
   | { readonly type: "metrics"; readonly entry: StepMetrics }
   | { readonly type: "epoch"; readonly entry: EpochMetrics }
   | { readonly type: "checkpoint"; readonly member: number; readonly epoch: number; readonly step: number };
+
+/** Trains the rest of an epoch (from `stepInEpoch`): sync steps here, local-step rounds in local-rounds.ts. */
+export interface EpochRunner {
+  /** The state at the epoch's end (epoch not yet advanced), and what the epoch's metrics need. */
+  epoch(s: MemberState): Promise<{ readonly state: MemberState; readonly examples: number; readonly timings: readonly StepTiming[] }>;
+  /** The learning rate the epoch entry reports. */
+  learningRate(s: MemberState): number;
+}
+
+/** What a runner needs from the trainer: the job, and the members finished before (for checkpoints). */
+export type RunnerContext = TrainerOptions & { readonly now: () => number; readonly finished: readonly { params: Tensors; batchNorm: Tensors }[] };
 
 export interface TrainerOptions {
   readonly spec: JobSpec;
@@ -138,55 +153,19 @@ async function trainMember(
   start: MemberState,
   finished: readonly { params: Tensors; batchNorm: Tensors }[],
 ): Promise<{ params: Tensors; batchNorm: Tensors }> {
-  const { spec, plan, data, signal, emit, now } = options;
-  const train = data.train;
-  const m = train.shape[0];
-  const steps = stepsPerEpoch(m, spec.batchSize);
-  const opt = buildOptimizer(spec, steps);
-  const smoother = ewa({ beta: 0.9, biasCorrection: true });
-  let s: MemberState & { optimizer: OptimizerState } = { ...start, optimizer: start.optimizer ?? opt.init(start.params) };
-  const members = spec.ensemble.members;
+  const { spec, data, emit, now } = options;
+  const context: RunnerContext = { ...options, finished };
+  const runner = spec.distribution.mode === "local" ? localRounds(context) : syncSteps(context);
+  let s = start;
 
   while (s.epoch < spec.epochs && !s.stopped) {
-    const order = epochOrder(m, s.seed, s.epoch);
     const epochStart = now();
-    const timings: StepTiming[] = [];
-    let examples = 0; // trained by this process in this epoch: the throughput's numerator
-    for (let step = s.stepInEpoch; step < steps; step++) {
-      signal.throwIfAborted();
-      const rows = batchOf(order, spec.batchSize, step);
-      const batch = gatherBatch(data, rows, spec, s.epoch, s.seed);
-      const result = await distributedGradient(options, { params: s.params, batch, step: s.globalStep, seed: s.seed }, now);
-      const t0 = now();
-      const [updates, optState] = opt.update(result.gradients, s.optimizer, s.params);
-      const skipped = optState.skipped > s.optimizer.skipped;
-      const params = skipped ? s.params : applyUpdates(s.params, updates);
-      const batchNorm = skipped ? s.batchNorm : updateRunningStats(plan, s.batchNorm, result.moments);
-      const timing = stepTiming({ plan: result.timing.plan, reduce: result.timing.reduce, optimizer: now() - t0 }, result.timing.pass);
-      const loss = result.lossSum / rows.length;
-      const smoothing = Number.isFinite(loss) ? smoother.update(s.smoothing, loss) : s.smoothing;
-      s = {
-        ...s, params, batchNorm, optimizer: optState, smoothing, stepInEpoch: step + 1, globalStep: s.globalStep + 1,
-        epochLossSum: s.epochLossSum + result.lossSum, epochExamples: s.epochExamples + rows.length,
-      };
-      examples += rows.length;
-      timings.push(timing);
-      emit({
-        type: "metrics",
-        entry: {
-          kind: "step", member: s.member, epoch: s.epoch, step: s.globalStep, loss, smoothedLoss: smoother.value(smoothing),
-          learningRate: opt.learningRate(optState), skipped, timing,
-        },
-      });
-      emit({ type: "progress", member: s.member, members, epoch: s.epoch, epochs: spec.epochs, step: step + 1, steps });
-      if (spec.checkpointEvery > 0 && s.globalStep % spec.checkpointEvery === 0 && step + 1 < steps) {
-        await options.checkpoint({ version: 1, finished, current: s });
-        emit({ type: "checkpoint", member: s.member, epoch: s.epoch, step: s.globalStep });
-      }
-    }
+    // `examples`: trained by this process in this epoch, the throughput's numerator.
+    const { state, examples, timings } = await runner.epoch(s);
+    s = state;
     const trainSeconds = (now() - epochStart) / 1000;
 
-    const trainEval = await evaluateSet(options, s, train);
+    const trainEval = await evaluateSet(options, s, data.train);
     const devEval = data.dev.shape[0] > 0 ? await evaluateSet(options, s, data.dev) : null;
     let es = s.earlyStopping;
     let best = s.best;
@@ -207,7 +186,7 @@ async function trainMember(
       trainError: trainEval.error,
       devLoss: devEval?.loss ?? null,
       devError: devEval?.error ?? null,
-      learningRate: opt.learningRate(s.optimizer),
+      learningRate: runner.learningRate(s),
       examplesPerSecond: trainSeconds > 0 ? examples / trainSeconds : 0,
       stepMs: median(timings.map(stepMs)),
       breakdown: medianTiming(timings),
@@ -221,3 +200,56 @@ async function trainMember(
   return { params: s.params, batchNorm: s.batchNorm };
 }
 
+/** Synchronous steps: every step's gradient over the whole batch, the job's optimizer applied here. */
+function syncSteps(options: RunnerContext): EpochRunner {
+  const { spec, plan, data, signal, emit, now, finished } = options;
+  const train = data.train;
+  const m = train.shape[0];
+  const steps = stepsPerEpoch(m, spec.batchSize);
+  const opt = buildOptimizer(spec, steps);
+  const smoother = ewa({ beta: 0.9, biasCorrection: true });
+  const members = spec.ensemble.members;
+  const withOptimizer = (s: MemberState) => ({ ...s, optimizer: s.optimizer ?? opt.init(s.params) });
+  return {
+    learningRate: (s) => opt.learningRate(withOptimizer(s).optimizer),
+    async epoch(start) {
+      let s = withOptimizer(start);
+      const order = epochOrder(m, s.seed, s.epoch);
+      const timings: StepTiming[] = [];
+      let examples = 0;
+      for (let step = s.stepInEpoch; step < steps; step++) {
+        signal.throwIfAborted();
+        const rows = batchOf(order, spec.batchSize, step);
+        const batch = gatherBatch(data, rows, spec, s.epoch, s.seed);
+        const result = await distributedGradient(options, { params: s.params, batch, step: s.globalStep, seed: s.seed }, now);
+        const t0 = now();
+        const [updates, optState] = opt.update(result.gradients, s.optimizer, s.params);
+        const skipped = optState.skipped > s.optimizer.skipped;
+        const params = skipped ? s.params : applyUpdates(s.params, updates);
+        const batchNorm = skipped ? s.batchNorm : updateRunningStats(plan, s.batchNorm, result.moments);
+        const timing = stepTiming({ plan: result.timing.plan, reduce: result.timing.reduce, optimizer: now() - t0 }, result.timing.pass);
+        const loss = result.lossSum / rows.length;
+        const smoothing = Number.isFinite(loss) ? smoother.update(s.smoothing, loss) : s.smoothing;
+        s = {
+          ...s, params, batchNorm, optimizer: optState, smoothing, stepInEpoch: step + 1, globalStep: s.globalStep + 1,
+          epochLossSum: s.epochLossSum + result.lossSum, epochExamples: s.epochExamples + rows.length,
+        };
+        examples += rows.length;
+        timings.push(timing);
+        emit({
+          type: "metrics",
+          entry: {
+            kind: "step", member: s.member, epoch: s.epoch, step: s.globalStep, loss, smoothedLoss: smoother.value(smoothing),
+            learningRate: opt.learningRate(optState), skipped, timing,
+          },
+        });
+        emit({ type: "progress", member: s.member, members, epoch: s.epoch, epochs: spec.epochs, step: step + 1, steps });
+        if (spec.checkpointEvery > 0 && s.globalStep % spec.checkpointEvery === 0 && step + 1 < steps) {
+          await options.checkpoint({ version: 1, finished, current: s });
+          emit({ type: "checkpoint", member: s.member, epoch: s.epoch, step: s.globalStep });
+        }
+      }
+      return { state: s, examples, timings };
+    },
+  };
+}

@@ -1,3 +1,6 @@
+/** Consecutive non-finite steps after which a job fails as diverged. */
+export const MAX_CONSECUTIVE_SKIPS = 5;
+
 /** A job that cannot go on; the message is shown to the user as the job's error. */
 export class TrainingError extends Error {
   override name = "TrainingError";

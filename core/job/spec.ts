@@ -6,6 +6,7 @@
 import type { SplitSpec } from "../data/split.ts";
 import { DEFAULT_MODEL_LIMITS, type ModelLimits } from "../limits.ts";
 import { parseModelSpec, type ModelSpec } from "../model/spec.ts";
+import { type DistributionSpec, parseDistribution } from "./distribution.ts";
 import { parseRegularization, type Regularization } from "../model/regularization.ts";
 import { optimizer, type OptimizerSpec } from "../optim/from-spec.ts";
 import { schedule, type ScheduleSpec } from "../schedule.ts";
@@ -63,6 +64,8 @@ export interface JobSpec {
   readonly humanError: number;
   /** Checkpoint every N steps as well as after every epoch (0: only after epochs). */
   readonly checkpointEvery: number;
+  /** Synchronous steps (default) or local-step rounds (distribution.ts). */
+  readonly distribution: DistributionSpec;
 }
 
 /**
@@ -90,7 +93,7 @@ export const DEFAULT_JOB_LIMITS: JobLimits = {
 const WHAT = "accept job";
 const TOP_FIELDS = [
   "name", "dataset", "model", "regularization", "optimizer", "schedule", "batchSize", "epochs", "chunkSize",
-  "earlyStopping", "workers", "seed", "deterministic", "ensemble", "humanError", "checkpointEvery",
+  "earlyStopping", "workers", "seed", "deterministic", "ensemble", "humanError", "checkpointEvery", "distribution",
 ] as const;
 
 /**
@@ -155,10 +158,11 @@ export function parseJobSpec(value: unknown, limits: JobLimits = DEFAULT_JOB_LIM
   }
   const humanError = raw.humanError === undefined ? 0 : expectNumber(raw.humanError, "humanError", WHAT, { min: 0, max: 1 });
   const checkpointEvery = raw.checkpointEvery === undefined ? 0 : expectNumber(raw.checkpointEvery, "checkpointEvery", WHAT, { min: 0, integer: true });
+  const distribution = parseDistribution(raw.distribution, batchSize);
 
   return {
     name, dataset, model, regularization, optimizer: optimizerSpec, schedule: scheduleSpec, batchSize, epochs, chunkSize,
-    earlyStopping, workers, seed, deterministic, ensemble: { members }, humanError, checkpointEvery,
+    earlyStopping, workers, seed, deterministic, ensemble: { members }, humanError, checkpointEvery, distribution,
   };
 }
 

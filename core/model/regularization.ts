@@ -43,6 +43,21 @@ export function penalty(plan: ModelPlan, params: Tensors, reg: Regularization, m
   return { value, gradients };
 }
 
+/**
+ * The gradient of a mini-batch's cost from the sums of its per-example gradients, in place:
+ * `g ← g/m + (penalty gradient for mPenalty examples)`. Sync training has one m (the batch); a
+ * replica of a local-step round divides by its own rows and takes the whole step's penalty.
+ */
+export function meanPlusPenalty(plan: ModelPlan, sums: Tensors, params: Tensors, reg: Regularization, m: number, mPenalty: number = m): Tensors {
+  const pen = penalty(plan, params, reg, mPenalty);
+  for (const p of plan.parameters) {
+    const g = sums[p.name];
+    const pg = pen.gradients[p.name];
+    for (let i = 0; i < g.length; i++) g[i] = pg ? g[i] / m + pg[i] : g[i] / m;
+  }
+  return sums;
+}
+
 /** Validates `regularization` of a job spec: `{l2?, l1?}`, each a finite number ≥ 0. */
 export function parseRegularization(value: unknown, path = "regularization"): Regularization {
   if (value === undefined) return {};

@@ -17,6 +17,7 @@ export { sgd, type SgdMoments, type SgdOptions, type SgdState } from "./sgd.ts";
 export { momentum, type MomentumMoments, type MomentumOptions, type MomentumState } from "./momentum.ts";
 export { rmsprop, type RmspropMoments, type RmspropOptions, type RmspropState } from "./rmsprop.ts";
 export { adam, type AdamMoments, type AdamOptions, type AdamState } from "./adam.ts";
+export { heavyBall, type HeavyBallMoments, type HeavyBallOptions, type HeavyBallState } from "./nesterov.ts";
 export { applyUpdates } from "./apply-updates.ts";
 export { applyIfFinite, type ApplyIfFiniteOptions, type ApplyIfFiniteState } from "./apply-if-finite.ts";
 export { withSchedule, type WithScheduleOptions } from "./with-schedule.ts";

@@ -15,6 +15,7 @@
  */
 import * as v from "valibot";
 import type { ModelSpec } from "../model/spec.ts";
+import type { OptimizerSpec } from "../optim/from-spec.ts";
 import type { BackendName } from "../tf.ts";
 import { decode, type DecodeArena } from "./codec.ts";
 import {
@@ -202,6 +203,87 @@ export const EvaluateResponseSchema = v.object({
 export type EvaluateResponse = v.InferOutput<typeof EvaluateResponseSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// POST /v1/rounds
+
+/**
+ * The inner optimizer state of a replica on the wire: the number of updates applied so far (Adam's
+ * bias corrections count them) and the direction's moments by name (`v`, `s`, ...), each a record
+ * of tensors shaped like the parameters. Absent in a request: a fresh state.
+ */
+const InnerStateSchema = v.strictObject({
+  step: count,
+  moments: v.record(v.string(), named(finiteFloat32Tensor)),
+});
+export type InnerStateMessage = v.InferOutput<typeof InnerStateSchema>;
+
+const optimizerSpec = v.custom<OptimizerSpec>(
+  (x) => typeof x === "object" && x !== null && !Array.isArray(x),
+  "must be an optimizer spec (a map with type and learningRate)",
+);
+
+/**
+ * One replica's inner steps of a local-step round (core/round.ts): from `parameters`,
+ * `batchNorm` and `innerState`, the steps [step, step + S) on the rows of `inputs` cut into
+ * consecutive steps of `stepExamples[h]` rows, each with its own learning rate.
+ */
+export const RoundRequestSchema = v.strictObject({
+  protocol,
+  model: modelSpec,
+  /** The replica's parameters at the first step of this request. */
+  parameters: named(finiteFloat32Tensor),
+  /** The replica's batch-norm running statistics; required when the model has batch norm. */
+  batchNorm: v.optional(named(finiteFloat32Tensor)),
+  /** The inner optimizer (the job's `optimizer`); its learningRate is replaced by `learningRates`. */
+  optimizer: optimizerSpec,
+  innerState: v.optional(InnerStateSchema),
+  /** The job's L2/L1 penalty (core/model/regularization.ts). */
+  regularization: v.optional(v.strictObject({ l2: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))), l1: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))) })),
+  /** float32 [E, ...input]: the rows of every step of this request, step after step. */
+  inputs: finiteFloat32Tensor,
+  labels: v.variant("dtype", [int32Tensor, finiteFloat32Tensor]),
+  /** int32 [E]: global example index of each row (a key of its dropout masks). */
+  indices: int32Tensor,
+  /** int32 [S]: rows of each step (≥ 1 each, summing to E). */
+  stepExamples: int32Tensor,
+  /** float64 [S]: the learning rate of each step (the job's schedule at that inner step). */
+  learningRates: float64Tensor,
+  /** int32 [S]: the m of each step's penalty λ/(2m)·Σ‖W‖²: the rows of the whole step over all replicas. */
+  penaltyExamples: int32Tensor,
+  /** Global inner-step number of the first step: a key of the dropout masks. */
+  step: v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(0xffffffff)),
+  seed: count,
+  chunkSize: positive,
+  /** Exact per-chunk gradients summed in canonical tree order (see GradientsRequestSchema). */
+  deterministic: v.optional(v.boolean(), false),
+  backend,
+});
+export type RoundRequest = v.InferOutput<typeof RoundRequestSchema>;
+export type RoundRequestInput = v.InferInput<typeof RoundRequestSchema>;
+
+/** Per-step scalars of a round, in step order. */
+const StepStatsSchema = v.object({
+  count: int32Tensor,
+  /** Σ of the per-example losses of each step (float64). */
+  loss: float64Tensor,
+  correct: int32Tensor,
+  /** 1 where the step's gradient was not finite and its update was skipped. */
+  skipped: int32Tensor,
+});
+export type StepStatsMessage = v.InferOutput<typeof StepStatsSchema>;
+
+export const RoundResponseSchema = v.object({
+  protocol,
+  backend: v.string(),
+  /** The replica's parameters after the request's last step. */
+  parameters: named(float32Tensor),
+  batchNorm: v.record(v.string(), float32Tensor),
+  innerState: v.object({ step: count, moments: v.record(v.string(), named(float32Tensor)) }),
+  steps: StepStatsSchema,
+  timing: TimingSchema,
+});
+export type RoundResponse = v.InferOutput<typeof RoundResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
 // GET /v1/health (JSON) and errors (JSON)
 
 const LimitsSchema = v.object({
@@ -214,6 +296,8 @@ const LimitsSchema = v.object({
   maxLayers: positive,
   maxParameters: positive,
   maxInputFeatures: positive,
+  /** Absent from workers that predate /v1/rounds. */
+  maxRoundExamples: v.optional(positive),
 });
 
 export const HealthResponseSchema = v.object({
@@ -310,6 +394,11 @@ export function decodeGradientsResponse(bytes: Uint8Array): GradientsResponse {
 /** Decodes and validates a `/v1/evaluate` reply. */
 export function decodeEvaluateResponse(bytes: Uint8Array): EvaluateResponse {
   return validateMessage(EvaluateResponseSchema, decodeBody(bytes, "evaluate reply"), "evaluate reply");
+}
+
+/** Decodes and validates a `/v1/rounds` reply. */
+export function decodeRoundResponse(bytes: Uint8Array): RoundResponse {
+  return validateMessage(RoundResponseSchema, decodeBody(bytes, "round reply"), "round reply");
 }
 
 /** Validates a parsed `/v1/health` JSON reply. */

@@ -8,13 +8,16 @@
  */
 import { DEFAULT_WORKER_LIMITS, type WorkerLimits } from "../limits.ts";
 import { parseModelSpec, planModel, type ModelPlan, type ParameterInfo } from "../model/spec.ts";
+import { type AnyDescentOptimizer, optimizer } from "../optim/from-spec.ts";
 import {
   decodeBody,
   EvaluateRequestSchema,
   GradientsRequestSchema,
+  RoundRequestSchema,
   validateMessage,
   type EvaluateRequest,
   type GradientsRequest,
+  type RoundRequest,
 } from "./messages.ts";
 import type { DecodeArena } from "./codec.ts";
 import { sizeOfShape, type Float32Tensor, type Int32Tensor } from "./tensor.ts";
@@ -31,6 +34,13 @@ export interface PlannedEvaluate {
   readonly plan: ModelPlan;
 }
 
+export interface PlannedRound {
+  readonly request: RoundRequest;
+  readonly plan: ModelPlan;
+  /** The inner optimizer built from `request.optimizer` (its direction is what a round uses). */
+  readonly inner: AnyDescentOptimizer;
+}
+
 /**
  * Decodes, validates and plans a `/v1/gradients` request body. Throws a WireError naming the field.
  * With `arena`, its tensors live in the arena's memory (see DecodeArena in codec.ts).
@@ -44,6 +54,73 @@ export function decodeGradientsRequest(bytes: Uint8Array, limits: WorkerLimits =
 export function decodeEvaluateRequest(bytes: Uint8Array, limits: WorkerLimits = DEFAULT_WORKER_LIMITS, arena?: DecodeArena): PlannedEvaluate {
   const what = "evaluate request";
   return planEvaluateRequest(validateMessage(EvaluateRequestSchema, decodeBody(bytes, what, arena), what), limits);
+}
+
+/** Decodes, validates and plans a `/v1/rounds` request body (see decodeGradientsRequest). */
+export function decodeRoundRequest(bytes: Uint8Array, limits: WorkerLimits = DEFAULT_WORKER_LIMITS, arena?: DecodeArena): PlannedRound {
+  const what = "round request";
+  return planRoundRequest(validateMessage(RoundRequestSchema, decodeBody(bytes, what, arena), what), limits);
+}
+
+/**
+ * Checks a schema-valid round request against its model: parameters, batch-norm state, the inner
+ * optimizer and its state, the examples and their split into steps. Every step must fit what a
+ * gradient shard may hold (maxExamples, maxActivations, maxChunkGradients), and the request's
+ * examples together `maxRoundExamples` (the compute budget of one request).
+ */
+export function planRoundRequest(request: RoundRequest, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): PlannedRound {
+  const what = "round request";
+  const plan = planOf(request.model, limits, what);
+  checkNamed(request.parameters, plan.parameters, "parameters", what);
+  if (plan.batchNormState.length > 0 || request.batchNorm) {
+    if (!request.batchNorm) fail(what, "batchNorm", `is required (the model has batch norm: running statistics ${plan.batchNormState.map((p) => p.name).join(", ")})`);
+    checkNamed(request.batchNorm, plan.batchNormState, "batchNorm", what);
+  }
+  let inner: AnyDescentOptimizer;
+  try {
+    inner = optimizer(request.optimizer);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const field = error.field === undefined ? "optimizer" : error.field.startsWith("optimizer") ? error.field : `optimizer.${error.field}`;
+    throw new WireError("invalid_field", `Cannot read ${what}: ${error.message}`, field);
+  }
+  if (request.innerState) {
+    const expected = Object.keys(inner.direction.init({})).sort();
+    const moments = request.innerState.moments;
+    const given = Object.keys(moments).sort();
+    if (given.join() !== expected.join()) {
+      fail(what, "innerState.moments", `must hold ${expected.length ? expected.map((k) => `'${k}'`).join(", ") : "no moments"} for optimizer '${request.optimizer.type}', current keys are ${given.length ? given.map((k) => `'${k}'`).join(", ") : "none"}`);
+    }
+    for (const key of expected) checkNamed(moments[key], plan.parameters, `innerState.moments.${key}`, what);
+  }
+  const total = checkExamples(plan, request.inputs, request.labels, { ...limits, maxExamples: limits.maxRoundExamples, maxActivations: Number.MAX_SAFE_INTEGER }, what);
+  checkIndices(request.indices, total, what);
+  const counts = request.stepExamples;
+  const steps = counts.shape.length === 1 ? counts.shape[0] : -1;
+  if (steps < 1) fail(what, "stepExamples.shape", `must be [S] with S ≥ 1 steps, current value is ${shapeText(counts.shape)}`);
+  for (const [field, tensor] of [["learningRates", request.learningRates], ["penaltyExamples", request.penaltyExamples]] as const) {
+    if (tensor.shape.length !== 1 || tensor.shape[0] !== steps) fail(what, `${field}.shape`, `must be [${steps}] (one per step of stepExamples), current value is ${shapeText(tensor.shape)}`);
+  }
+  const perExample = plan.inputSize + plan.widths.reduce((a, b) => a + b, 0);
+  let sum = 0;
+  for (let h = 0; h < steps; h++) {
+    const m = counts.data[h];
+    if (!(m >= 1)) fail(what, "stepExamples.data", `must hold step sizes ≥ 1, element ${h} is ${m}`);
+    if (m > limits.maxExamples) fail(what, "stepExamples.data", `element ${h} is a step of ${m} examples, more than the worker's limit of ${limits.maxExamples}`, "limit_exceeded");
+    if (m * perExample > limits.maxActivations) {
+      fail(what, "stepExamples.data", `element ${h} needs ${m * perExample} activations (${m} examples × ${perExample} units), more than the worker's limit of ${limits.maxActivations}`, "limit_exceeded");
+    }
+    if (Math.ceil(m / request.chunkSize) * plan.parameterCount > limits.maxChunkGradients) {
+      fail(what, "chunkSize", `makes ${Math.ceil(m / request.chunkSize)} chunks in step ${h} of a ${plan.parameterCount}-parameter model, more per-chunk gradient values than the worker's limit of ${limits.maxChunkGradients}`, "limit_exceeded");
+    }
+    const rate = request.learningRates.data[h];
+    if (!(rate >= 0 && rate < Infinity)) fail(what, "learningRates.data", `must hold finite learning rates ≥ 0, element ${h} is ${rate}`);
+    if (!(request.penaltyExamples.data[h] >= 1)) fail(what, "penaltyExamples.data", `must hold example counts ≥ 1, element ${h} is ${request.penaltyExamples.data[h]}`);
+    sum += m;
+  }
+  if (sum !== total) fail(what, "stepExamples", `sums to ${sum}, but the request has ${total} examples`);
+  if (request.step + steps > 0x100000000) fail(what, "step", `plus ${steps} steps must stay below 2^32, current value is ${request.step}`);
+  return { request: { ...request, model: plan.spec }, plan, inner };
 }
 
 /** Checks a schema-valid gradients request against its model; returns it with the parsed spec. */
