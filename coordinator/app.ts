@@ -12,8 +12,10 @@ import { readJson } from "../core/http/read-json.ts";
 import { planModel } from "../core/model/spec.ts";
 import { constantTimeEqual } from "../core/wire/signing.ts";
 import type { DatasetRegistry } from "./datasets/registry.ts";
+import { exportRoutes } from "./export/routes.ts";
 import { ValidationError } from "../core/validation-error.ts";
 import type { JobManager } from "./jobs/job-manager.ts";
+import { epochMetricsCsv } from "./jobs/metrics-csv.ts";
 import { pageOf, pageRequest } from "./paging.ts";
 import { type JobRecord, StoreError } from "./store/job-store.ts";
 import { type StudyManager, studyRoutes } from "./studies/mod.ts";
@@ -134,8 +136,28 @@ export function createCoordinatorApp(options: CoordinatorOptions): Hono {
   app.get("/v1/jobs/:id", async (c) => c.json(view(await job(c.req.param("id")))));
   app.get("/v1/jobs/:id/metrics", async (c) => {
     const id = (await job(c.req.param("id"))).id;
+    const format = c.req.query("format");
+    if (format !== undefined && format !== "json" && format !== "csv") {
+      throw new HttpError(400, "invalid_field", `'format' must be "json" or "csv", current value is ${JSON.stringify(format)}`, { field: "format" });
+    }
     const entries = await jobs.metrics(id);
+    if (format === "csv") return c.body(epochMetricsCsv(entries), 200, { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${id}-metrics.csv"` });
     return c.json({ steps: entries.filter((e) => e.kind === "step"), epochs: entries.filter((e) => e.kind === "epoch") });
+  });
+  app.post("/v1/jobs/:id/continue", async (c) => {
+    const id = (await job(c.req.param("id"))).id;
+    const body = await json(c.req.raw);
+    if (typeof body !== "object" || body === null || !("epochs" in body)) {
+      throw new HttpError(400, "invalid_field", "the body must be {\"epochs\": N}, N the number of epochs to train beyond the last checkpoint", { field: "epochs" });
+    }
+    const record = await jobs.continue(id, (body as { epochs: unknown }).epochs);
+    return c.json({ id: record.id, status: record.status, epochs: record.spec.epochs });
+  });
+  app.get("/v1/jobs/:id/checkpoint", async (c) => {
+    const id = (await job(c.req.param("id"))).id;
+    const bytes = await jobs.checkpointBytes(id);
+    if (!bytes) throw new HttpError(404, "not_found", `job '${id}' has no checkpoint yet`);
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/x-msgpack", "content-disposition": `attachment; filename="${id}-checkpoint.msgpack"` });
   });
   app.post("/v1/jobs/:id/cancel", async (c) => {
     const record = await jobs.cancel((await job(c.req.param("id"))).id);
@@ -160,6 +182,7 @@ export function createCoordinatorApp(options: CoordinatorOptions): Hono {
     if (!bytes) throw new HttpError(404, "not_found", `job '${id}' has no trained model yet`);
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/x-msgpack", "content-disposition": `attachment; filename="${id}.msgpack"` });
   });
+  app.route("/v1/jobs", exportRoutes(jobs));
   app.post("/v1/jobs/:id/predict", async (c) => {
     const id = (await job(c.req.param("id"))).id;
     const body = await json(c.req.raw);
@@ -193,7 +216,7 @@ export function createCoordinatorApp(options: CoordinatorOptions): Hono {
           const current = await jobs.get(id);
           if (current && current.status !== "running" && current.status !== "queued" && queue.length === 0) {
             const type = current.status === "succeeded" ? "done" : current.status;
-            await stream.writeSSE({ event: type, data: JSON.stringify({ status: current.status, metrics: current.metrics, diagnosis: current.diagnosis, error: current.error }) });
+            await stream.writeSSE({ event: type, data: JSON.stringify({ status: current.status, metrics: current.metrics, diagnosis: current.diagnosis, error: current.error, earlyStopping: current.earlyStopping ?? null }) });
             return;
           }
           if (stream.aborted) return;
@@ -262,9 +285,12 @@ function view(job: JobRecord) {
     progress: job.progress,
     metrics: job.metrics,
     diagnosis: job.diagnosis,
+    earlyStopping: job.earlyStopping ?? null,
     error: job.error,
     throughput: job.throughput,
     timing: job.timing,
+    // Null for a job recorded before the coordinator counted its traffic.
+    communication: job.communication ?? null,
     workers: job.workers,
     studyId: job.studyId,
     createdAt: job.createdAt,

@@ -102,6 +102,25 @@ export class EdgepropClient {
     return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}/metrics`);
   }
 
+  /**
+   * Trains a succeeded or cancelled job `epochs` more epochs from its last checkpoint: the same id
+   * runs again (follow it with `watch`), its history kept; `epochs` in the answer is the new total.
+   */
+  continueJob(id: string, epochs: number): Promise<{ id: string; status: string; epochs: number }> {
+    return this.#json("POST", `/v1/jobs/${encodeURIComponent(id)}/continue`, { body: JSON.stringify({ epochs }), contentType: "application/json" });
+  }
+
+  /** The job's last checkpoint, MessagePack bytes of `{state, metricsCount}` (404 before the first). */
+  async downloadCheckpoint(id: string): Promise<Uint8Array> {
+    const response = await this.#request("GET", `/v1/jobs/${encodeURIComponent(id)}/checkpoint`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  /** The per-epoch metrics as CSV text (a header row, then one row per member and epoch, 1-based). */
+  async getMetricsCsv(id: string): Promise<string> {
+    return (await this.#request("GET", `/v1/jobs/${encodeURIComponent(id)}/metrics?format=csv`)).text();
+  }
+
   cancelJob(id: string): Promise<{ id: string; status: string }> {
     return this.#json("POST", `/v1/jobs/${encodeURIComponent(id)}/cancel`);
   }

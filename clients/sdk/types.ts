@@ -4,9 +4,9 @@
  * shapes the coordinator also keeps are defined once in core/job/api.ts.
  */
 import type { Diagnosis } from "../../core/diagnosis.ts";
-import type { DatasetRecord, EpochMetrics, FinalMetrics, JobStatus, Progress, StepMetrics, StepTiming } from "../../core/job/api.ts";
+import type { DatasetRecord, EarlyStoppingOutcome, EpochMetrics, FinalMetrics, JobStatus, Progress, StepMetrics, StepTiming } from "../../core/job/api.ts";
 
-export type { Diagnosis, EpochMetrics, JobStatus, Progress, StepMetrics, StepTiming };
+export type { Diagnosis, EarlyStoppingOutcome, EpochMetrics, JobStatus, Progress, StepMetrics, StepTiming };
 export type { WorkerStatus } from "../../core/job/api.ts";
 export type JobMetrics = FinalMetrics;
 export type Dataset = DatasetRecord;
@@ -19,6 +19,8 @@ export interface Job {
   readonly progress: Progress;
   readonly metrics: JobMetrics;
   readonly diagnosis: Diagnosis | null;
+  /** How early stopping ended the job (epochs 1-based); null when it did not stop early. */
+  readonly earlyStopping: EarlyStoppingOutcome | null;
   readonly error: string | null;
   readonly throughput: { readonly examplesPerSecond: number | null };
   readonly timing: { readonly stepMs: number | null; readonly breakdown: StepTiming | null };
@@ -70,6 +72,8 @@ export interface FinalState {
   readonly metrics?: JobMetrics;
   readonly diagnosis?: Diagnosis | null;
   readonly error?: string | null;
+  /** On `done`: how early stopping ended the job; null when it did not stop early. */
+  readonly earlyStopping?: EarlyStoppingOutcome | null;
 }
 
 /** Events of `GET /v1/jobs/:id/events`, by type. */

@@ -15,6 +15,7 @@ import { DatasetRegistry, UnknownDatasetError } from "../datasets/registry.ts";
 import { newestFirst, type Page, type PageRequest, pageOfIds } from "../paging.ts";
 import type { WorkerPool, WorkerStatus } from "../pool/worker-pool.ts";
 import type { JobRecord, JobStore } from "../store/job-store.ts";
+import { communicationView, NO_COMMUNICATION } from "../training/communication.ts";
 import { checkDataFits } from "../training/prepared-data.ts";
 import { minRequestBytes } from "../training/shard-plan.ts";
 import type { MetricsEntry } from "../training/trainer.ts";
@@ -69,9 +70,11 @@ export class JobManager {
       error: null,
       throughput: { examplesPerSecond: null },
       timing: { stepMs: null, breakdown: null },
+      communication: communicationView(NO_COMMUNICATION),
       workers: this.#pools.workersOf(spec),
       studyId: extra.studyId ?? null,
       bestDev: null,
+      earlyStopping: null,
     };
     await this.#store.putJob(record);
     this.#start(record, accepted, null);
@@ -135,24 +138,60 @@ export class JobManager {
    * bad `epochs`.
    */
   async extend(id: string, epochs: number): Promise<JobRecord> {
-    const job = await this.#store.getJob(id);
-    if (!job) throw new HttpError(404, "not_found", `job '${id}' does not exist`);
-    if (this.#running.has(id) || job.status !== "succeeded") {
-      throw new HttpError(409, "conflict", `job '${id}' is ${job.status}; only a succeeded job can be extended`);
-    }
+    const job = await this.#extendable(id, ["succeeded"]);
     const spec = job.spec;
-    if (spec.ensemble.members !== 1) {
-      throw new HttpError(409, "conflict", `job '${id}' trains an ensemble of ${spec.ensemble.members}; only a single model can be extended`);
-    }
     if (!Number.isInteger(epochs) || epochs <= spec.epochs || epochs > DEFAULT_JOB_LIMITS.maxEpochs) {
       throw new HttpError(400, "invalid_field", `'epochs' must be an integer in (${spec.epochs}, ${DEFAULT_JOB_LIMITS.maxEpochs}] to extend job '${id}', current value is ${epochs}`, { field: "epochs" });
     }
     const bytes = await this.#store.getCheckpoint(id);
     if (!bytes) throw new HttpError(409, "conflict", `job '${id}' has no checkpoint to continue from`);
-    const checkpoint = decodeCheckpoint(bytes, id);
+    return this.#restart(job, decodeCheckpoint(bytes, id), epochs);
+  }
+
+  /**
+   * Trains a succeeded or cancelled job `more` epochs beyond the epochs its last checkpoint holds
+   * (`POST /v1/jobs/:id/continue`): a checkpoint taken inside an epoch finishes that epoch as the
+   * first of the `more`, and a job cancelled before any checkpoint starts over. Its `epochs`
+   * becomes the new total, so with `deterministic` it ends with the bits of a job submitted with
+   * that total. A job that stopped early is refused (409): it would stop again at once. Throws
+   * HttpError as `extend` does.
+   */
+  async continue(id: string, more: unknown): Promise<JobRecord> {
+    const job = await this.#extendable(id, ["succeeded", "cancelled"]);
+    const max = DEFAULT_JOB_LIMITS.maxEpochs;
+    const bytes = await this.#store.getCheckpoint(id);
+    const checkpoint = bytes ? decodeCheckpoint(bytes, id) : null;
+    const current = checkpoint?.state.current ?? null;
+    if (current?.stopped) {
+      throw new HttpError(409, "conflict", `job '${id}' stopped early at epoch ${current.epoch} (no dev improvement for ${job.spec.earlyStopping?.patience} epochs); continuing would stop again: submit it again with a larger earlyStopping.patience or without earlyStopping`);
+    }
+    const done = current?.epoch ?? 0;
+    if (typeof more !== "number" || !Number.isInteger(more) || more < 1 || done + more > max) {
+      throw new HttpError(400, "invalid_field", `'epochs' (how many more to train) must be an integer in [1, ${max - done}] for job '${id}' (${done} epochs done, at most ${max} in all), current value is ${JSON.stringify(more)}`, { field: "epochs" });
+    }
+    return this.#restart(job, checkpoint, done + more);
+  }
+
+  /** A stored job in one of `statuses`, not running, training a single model; else HttpError 404/409. */
+  async #extendable(id: string, statuses: readonly JobRecord["status"][]): Promise<JobRecord> {
+    const job = await this.#store.getJob(id);
+    if (!job) throw new HttpError(404, "not_found", `job '${id}' does not exist`);
+    if (this.#running.has(id) || !statuses.includes(job.status)) {
+      throw new HttpError(409, "conflict", `job '${id}' is ${this.#running.has(id) ? "running" : job.status}; only a ${statuses.join(" or ")} job can be ${statuses.length > 1 ? "continued" : "extended"}`);
+    }
+    if (job.spec.ensemble.members !== 1) {
+      throw new HttpError(409, "conflict", `job '${id}' trains an ensemble of ${job.spec.ensemble.members}; only a single model can be ${statuses.length > 1 ? "continued" : "extended"}`);
+    }
+    return job;
+  }
+
+  /** Queues `job` again from `checkpoint` (null: from the start) to `epochs` in all, keeping its id and history. */
+  async #restart(job: JobRecord, checkpoint: Checkpoint | null, epochs: number): Promise<JobRecord> {
+    const id = job.id;
+    const spec = job.spec;
     const accepted = await this.#accept(parseJobSpec({ ...spec, epochs }));
-    await this.#store.writeMetrics(id, (await this.#store.readMetrics(id)).slice(0, checkpoint.metricsCount));
-    if (this.#running.has(id)) throw new HttpError(409, "conflict", `job '${id}' is already being extended`);
+    await this.#store.writeMetrics(id, (await this.#store.readMetrics(id)).slice(0, checkpoint?.metricsCount ?? 0));
+    if (this.#running.has(id)) throw new HttpError(409, "conflict", `job '${id}' is already being continued`);
     const record: JobRecord = { ...job, status: "queued", spec: accepted.spec, finishedAt: null, progress: { ...job.progress, epochs } };
     await this.#store.putJob(record);
     this.events.reset(id);
@@ -287,6 +326,11 @@ export class JobManager {
 
   async modelBytes(id: string): Promise<Uint8Array | null> {
     return this.#store.getModel(id);
+  }
+
+  /** The job's last checkpoint as MessagePack ({state, metricsCount}; job-run.ts), without the store's framing. */
+  checkpointBytes(id: string): Promise<Uint8Array | null> {
+    return this.#store.getCheckpoint(id);
   }
 
   /** Outputs and predicted classes of a trained model for raw (un-normalized) inputs. */

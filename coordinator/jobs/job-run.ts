@@ -76,7 +76,7 @@ export async function runJob(entry: RunEntry, job: AcceptedJob, checkpoint: Chec
     // A spec that named no workers uses the coordinator's current defaults: after a restart those
     // are the new cluster's workers, not the (gone) ones recorded when the job was submitted.
     const workers = spec.workers.urls.length === 0 && pools.defaultWorkers.length > 0 ? pools.defaultWorkers : entry.record.workers;
-    await update({ status: "running", startedAt: entry.record.startedAt ?? new Date().toISOString(), error: null, workers }, true);
+    await update({ status: "running", startedAt: entry.record.startedAt ?? new Date().toISOString(), error: null, workers, earlyStopping: null }, true);
     const data = prepareData(dataset, spec, plan);
     const pool = await pools.forJob(workers, spec);
     if (pool.capacity().workers === 0) {
@@ -137,8 +137,9 @@ export async function runJob(entry: RunEntry, job: AcceptedJob, checkpoint: Chec
       classNames: labels.kind === "classes" ? labels.classes : null,
     };
     await store.putModel(id, encodeArtifact(artifact));
-    await update({ status: "succeeded", finishedAt: new Date().toISOString(), metrics: result.metrics, diagnosis: result.diagnosis }, true);
-    events.publish(id, "done", { status: "succeeded", metrics: result.metrics, diagnosis: result.diagnosis });
+    const { metrics, diagnosis, earlyStopping } = result;
+    await update({ status: "succeeded", finishedAt: new Date().toISOString(), metrics, diagnosis, earlyStopping }, true);
+    events.publish(id, "done", { status: "succeeded", metrics, diagnosis, earlyStopping });
   } catch (error) {
     await flush().catch(() => {}); // a failing store fails the job below with its own error
     if (entry.controller.signal.aborted) {

@@ -6,7 +6,7 @@
 import type { Diagnosis } from "../../core/diagnosis.ts";
 import type { JobSpec } from "../../core/job/spec.ts";
 import type { StudyRecord } from "../studies/study-record.ts";
-import type { DatasetRecord, FinalMetrics, JobStatus, MetricsEntry, StepTiming } from "../../core/job/api.ts";
+import type { DatasetRecord, EarlyStoppingOutcome, FinalMetrics, JobStatus, MetricsEntry, StepTiming } from "../../core/job/api.ts";
 
 export type { DatasetRecord, JobStatus };
 
@@ -34,6 +34,8 @@ export interface JobRecord {
   readonly studyId: string | null;
   /** Best dev metric seen (devError for classification, devLoss otherwise). */
   readonly bestDev: number | null;
+  /** How early stopping ended the job; null (or absent, in records of older versions) when it did not stop early. */
+  readonly earlyStopping?: EarlyStoppingOutcome | null;
 }
 
 

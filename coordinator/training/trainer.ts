@@ -11,7 +11,7 @@ import { diagnose, type Diagnosis } from "../../core/diagnosis.ts";
 import { earlyStopping, type EarlyStoppingState, observe } from "../../core/early-stopping.ts";
 import { ensembleSeeds } from "../../core/ensemble.ts";
 import { ewa, type EwaState } from "../../core/ewa.ts";
-import type { EpochMetrics, FinalMetrics, MetricsEntry, StepMetrics, StepTiming } from "../../core/job/api.ts";
+import type { EarlyStoppingOutcome, EpochMetrics, FinalMetrics, MetricsEntry, StepMetrics, StepTiming } from "../../core/job/api.ts";
 import type { JobSpec } from "../../core/job/spec.ts";
 import { updateRunningStats } from "../../core/model/batch-norm.ts";
 import { initBatchNormState, initParameters, type Tensors } from "../../core/model/parameters.ts";
@@ -68,6 +68,8 @@ export interface TrainResult {
   readonly members: readonly { readonly params: Tensors; readonly batchNorm: Tensors }[];
   readonly metrics: FinalMetrics;
   readonly diagnosis: Diagnosis | null;
+  /** How early stopping ended the first member it stopped; null when none stopped early. */
+  readonly earlyStopping: EarlyStoppingOutcome | null;
 }
 
 export type TrainEvent =
@@ -108,17 +110,19 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
   const seeds = ensembleSeeds(spec.seed, spec.ensemble.members);
   const finished = [...(options.resume?.finished ?? [])];
   let current = options.resume?.current ?? null;
+  let stoppedEarly: EarlyStoppingOutcome | null = null;
   for (let member = finished.length; member < seeds.length; member++) {
     const state = current && current.member === member ? current : initialState(spec, plan, member, seeds[member]);
     current = null;
     const done = await trainMember({ ...options, now }, state, finished);
-    finished.push(done);
+    finished.push(done.model);
+    stoppedEarly ??= done.earlyStopping;
   }
   const metrics = await finalMetrics(options, finished, options.data);
   const diagnosis = metrics.trainError !== null && metrics.devError !== null
     ? diagnose({ trainError: metrics.trainError, devError: metrics.devError, humanError: spec.humanError })
     : null;
-  return { members: finished, metrics, diagnosis };
+  return { members: finished, metrics, diagnosis, earlyStopping: stoppedEarly };
 }
 
 function initialState(spec: JobSpec, plan: ModelPlan, member: number, seed: number): MemberState {
@@ -152,7 +156,7 @@ async function trainMember(
   options: TrainerOptions & { now: () => number },
   start: MemberState,
   finished: readonly { params: Tensors; batchNorm: Tensors }[],
-): Promise<{ params: Tensors; batchNorm: Tensors }> {
+): Promise<{ model: { params: Tensors; batchNorm: Tensors }; earlyStopping: EarlyStoppingOutcome | null }> {
   const { spec, data, emit, now } = options;
   const context: RunnerContext = { ...options, finished };
   const runner = spec.distribution.mode === "local" ? localRounds(context) : syncSteps(context);
@@ -196,8 +200,14 @@ async function trainMember(
     await options.checkpoint({ version: 1, finished, current: s });
     emit({ type: "checkpoint", member: s.member, epoch: s.epoch, step: s.globalStep });
   }
-  if (spec.earlyStopping?.restoreBest && s.best) return { params: s.best.params, batchNorm: s.best.batchNorm };
-  return { params: s.params, batchNorm: s.batchNorm };
+  const restored = Boolean(spec.earlyStopping?.restoreBest && s.best);
+  const es = s.earlyStopping;
+  // Read from the state, not from this run's epochs, so a job resumed after it stopped reports it too.
+  const earlyStopping = s.stopped && es && es.lastEpoch !== null && es.bestEpoch !== null
+    ? { stoppedAtEpoch: es.lastEpoch + 1, bestEpoch: es.bestEpoch + 1, restored }
+    : null;
+  const model = restored ? { params: s.best!.params, batchNorm: s.best!.batchNorm } : { params: s.params, batchNorm: s.batchNorm };
+  return { model, earlyStopping };
 }
 
 /** Synchronous steps: every step's gradient over the whole batch, the job's optimizer applied here. */

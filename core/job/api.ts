@@ -25,6 +25,17 @@ export interface FinalMetrics {
   readonly testError: number | null;
 }
 
+/**
+ * How early stopping ended a job (epochs 1-based, as people read them): the epoch after which it
+ * stopped, the epoch of the best dev value, and whether the weights of that epoch were restored.
+ * A job record's `earlyStopping` is null when the job did not stop early (or has not ended).
+ */
+export interface EarlyStoppingOutcome {
+  readonly stoppedAtEpoch: number;
+  readonly bestEpoch: number;
+  readonly restored: boolean;
+}
+
 /** Where a training step's time went, in milliseconds (medians over an epoch in a job record). */
 export interface StepTiming {
   plan: number;
