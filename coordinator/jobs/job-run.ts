@@ -87,9 +87,12 @@ export async function runJob(entry: RunEntry, job: AcceptedJob, checkpoint: Chec
         case "progress": {
           const { member, members, epoch, epochs, step, steps } = event;
           entry.record = { ...entry.record, progress: { member, members, epoch, epochs, step, steps } };
-          events.publish(id, "progress", { ...entry.record.progress });
+          events.publish(id, "progress", { ...entry.record.progress, communication: entry.record.communication });
           break;
         }
+        case "communication":
+          entry.record = { ...entry.record, communication: event.communication };
+          break;
         case "metrics":
           pending.push(event.entry);
           events.publish(id, "metrics", event.entry);

@@ -141,13 +141,15 @@ export class HttpPool implements WorkerPool {
     policy: RequestPolicy,
   ): Promise<PassResult<R>> {
     const bodies = this.#bodies.open(task.context, task.shards);
+    const traffic = { requests: 0, bytesSent: 0, bytesReceived: 0 };
     try {
       const outcomes = await Promise.all(task.shards.map(async (_, index) => {
-        const outcome = await this.#retry.run({ path, decodeReply, prepared: () => bodies.prepare(index) }, { signal: options.signal, policy });
+        const outcome = await this.#retry.run({ path, decodeReply, prepared: () => bodies.prepare(index), traffic }, { signal: options.signal, policy });
         options.onOutcome?.(index, outcome);
         return outcome;
       }));
-      return { outcomes, timing: passTiming(outcomes) };
+      // A hedge that lost its race may still be reading its reply: its bytes are left out (never received).
+      return { outcomes, timing: passTiming(outcomes), traffic: { ...traffic } };
     } finally {
       // Every attempt has settled, and the transport reads no body after that.
       bodies.close();

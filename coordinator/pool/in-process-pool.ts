@@ -49,7 +49,8 @@ export class InProcessPool implements WorkerPool {
       options.onOutcome?.(index, outcome);
       outcomes.push(outcome);
     }
-    return { outcomes, timing: passTiming(outcomes) };
+    // Nothing crosses a link: no requests, no bytes (what they would have been is never encoded).
+    return { outcomes, timing: passTiming(outcomes), traffic: { requests: 0, bytesSent: 0, bytesReceived: 0 } };
   }
 }
 

@@ -10,6 +10,7 @@ import type { Timing } from "../../core/wire/messages.ts";
 import type { Hedge } from "./hedge.ts";
 import { RequestFailure } from "./request-failure.ts";
 import type { Prepared } from "./request-bodies.ts";
+import type { TrafficCount } from "./shard-send.ts";
 import type { Slots } from "./slots.ts";
 import type { WorkerState } from "./worker-registry.ts";
 import type { RequestPolicy, ShardOutcome, ShardTiming } from "./worker-pool.ts";
@@ -24,6 +25,8 @@ export interface RetriedShard<R> {
   readonly path: string;
   readonly decodeReply: (bytes: Uint8Array) => R;
   readonly prepared: () => Prepared;
+  /** Where its sends count their bytes (the pass's). */
+  readonly traffic: TrafficCount;
 }
 
 export interface RetryRunOptions {
@@ -42,7 +45,7 @@ export class Retry {
 
   /** The shard's outcome: its first successful reply, or why it failed for good. */
   async run<R extends { readonly timing: Timing }>(shard: RetriedShard<R>, options: RetryRunOptions): Promise<ShardOutcome<R>> {
-    const { path, decodeReply, prepared } = shard;
+    const { path, decodeReply, prepared, traffic } = shard;
     const { signal, policy } = options;
     const tried = new Set<WorkerState>();
     // Every send counts, hedges included: `retries` bounds what one shard can cost the workers.
@@ -67,7 +70,7 @@ export class Retry {
         return { ok: false, error: { code: "bad_request", message: `cannot encode the request: ${(error as Error).message}`, retriable: false } };
       }
       try {
-        const request = { path, body, digest, decodeReply, timeoutMs: policy.timeoutMs };
+        const request = { path, body, digest, decodeReply, timeoutMs: policy.timeoutMs, traffic };
         const { reply, worker: winner, roundTripMs, decodeMs } = await this.#hedge.send(worker, request, { signal, tried, budget });
         const w = reply.timing;
         const workerMs = w.verifyMs + w.decodeMs + w.queueMs + w.computeMs + w.encodeMs;

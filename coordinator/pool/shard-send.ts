@@ -14,6 +14,15 @@ export interface ShardRequest<R> {
   readonly digest: string | null;
   readonly decodeReply: (bytes: Uint8Array) => R;
   readonly timeoutMs: number;
+  /** The pass's traffic, counted here at every send (DESIGN.md, "communication"). */
+  readonly traffic: TrafficCount;
+}
+
+/** A pass's traffic as its sends add to it. */
+export interface TrafficCount {
+  requests: number;
+  bytesSent: number;
+  bytesReceived: number;
 }
 
 /** What a successful send brings back. */
@@ -45,7 +54,7 @@ export class ShardSender {
 
   /** Sends `request` to `worker`; rejects with a RequestFailure, or with the abort when `signal` aborts. */
   async send<R>(worker: WorkerState, request: ShardRequest<R>, options: { readonly signal: AbortSignal }): Promise<Sent<R>> {
-    const { path, body, digest, decodeReply, timeoutMs } = request;
+    const { path, body, digest, decodeReply, timeoutMs, traffic } = request;
     const { signal } = options;
     const headers: Record<string, string> = { "content-type": "application/x-msgpack" };
     // A fresh nonce per send: a retry to the same worker within the second never repeats a signature.
@@ -53,6 +62,9 @@ export class ShardSender {
     const timeout = AbortSignal.timeout(timeoutMs);
     const t0 = performance.now();
     let response: TransportReply;
+    // The body counts once handed to the transport, whatever becomes of the send; a reply once read whole.
+    traffic.requests++;
+    traffic.bytesSent += body.byteLength;
     try {
       response = await this.#transport.request(worker.url + path, { method: "POST", headers, body, signal: AbortSignal.any([signal, timeout]) });
     } catch (error) {
@@ -65,6 +77,7 @@ export class ShardSender {
       throw failure;
     }
     const roundTripMs = performance.now() - t0;
+    traffic.bytesReceived += response.bytes.byteLength;
     const t1 = performance.now();
     let reply: R;
     try {

@@ -52,10 +52,21 @@ export interface PassTiming {
   readonly decode: number;
 }
 
-/** A task's outcomes (one per shard, in the task's order) and its timing. */
+/**
+ * What a pass cost on the coordinator's link: every send (retries and hedges included), the request
+ * body bytes sent and the reply body bytes received. A pool without a link reports zeros.
+ */
+export interface PassTraffic {
+  readonly requests: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+}
+
+/** A task's outcomes (one per shard, in the task's order), its timing and its traffic. */
 export interface PassResult<T> {
   readonly outcomes: readonly ShardOutcome<T>[];
   readonly timing: PassTiming;
+  readonly traffic: PassTraffic;
 }
 
 /** How a job's requests go out (JobSpec.workers): each send's timeout, and the sends after the first a shard may cost. */

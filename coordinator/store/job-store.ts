@@ -6,7 +6,7 @@
 import type { Diagnosis } from "../../core/diagnosis.ts";
 import type { JobSpec } from "../../core/job/spec.ts";
 import type { StudyRecord } from "../studies/study-record.ts";
-import type { DatasetRecord, EarlyStoppingOutcome, FinalMetrics, JobStatus, MetricsEntry, StepTiming } from "../../core/job/api.ts";
+import type { DatasetRecord, EarlyStoppingOutcome, FinalMetrics, JobCommunication, JobStatus, MetricsEntry, StepTiming } from "../../core/job/api.ts";
 
 export type { DatasetRecord, JobStatus };
 
@@ -29,6 +29,8 @@ export interface JobRecord {
   readonly error: string | null;
   readonly throughput: { examplesPerSecond: number | null };
   readonly timing: { stepMs: number | null; breakdown: StepTiming | null };
+  /** The training's traffic to its workers; absent in records written before it was counted. */
+  readonly communication?: JobCommunication;
   /** Worker URLs the job used. */
   readonly workers: readonly string[];
   readonly studyId: string | null;

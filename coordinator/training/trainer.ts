@@ -11,7 +11,7 @@ import { diagnose, type Diagnosis } from "../../core/diagnosis.ts";
 import { earlyStopping, type EarlyStoppingState, observe } from "../../core/early-stopping.ts";
 import { ensembleSeeds } from "../../core/ensemble.ts";
 import { ewa, type EwaState } from "../../core/ewa.ts";
-import type { EarlyStoppingOutcome, EpochMetrics, FinalMetrics, MetricsEntry, StepMetrics, StepTiming } from "../../core/job/api.ts";
+import type { EarlyStoppingOutcome, EpochMetrics, FinalMetrics, JobCommunication, MetricsEntry, StepMetrics, StepTiming } from "../../core/job/api.ts";
 import type { JobSpec } from "../../core/job/spec.ts";
 import { updateRunningStats } from "../../core/model/batch-norm.ts";
 import { initBatchNormState, initParameters, type Tensors } from "../../core/model/parameters.ts";
@@ -23,6 +23,7 @@ import { evaluateSet, finalMetrics } from "./evaluation.ts";
 import { gatherBatch } from "./gather-batch.ts";
 import { distributedGradient } from "./gradient-step.ts";
 import { localRounds, type RoundsState } from "./local-rounds.ts";
+import { addPass, type CommunicationCount, communicationView, countingPool, NO_COMMUNICATION } from "./communication.ts";
 import type { PreparedData } from "./prepared-data.ts";
 import { median, medianTiming, stepMs, stepTiming } from "./step-timing.ts";
 import { MAX_CONSECUTIVE_SKIPS } from "./training-error.ts";
@@ -60,6 +61,8 @@ export interface TrainState {
   readonly version: 1;
   readonly finished: readonly { readonly params: Tensors; readonly batchNorm: Tensors }[];
   readonly current: MemberState | null;
+  /** The training passes' traffic so far (absent in checkpoints written before it was counted: counting starts there). */
+  readonly communication?: CommunicationCount;
 }
 
 export type { EpochMetrics, FinalMetrics, MetricsEntry, StepMetrics, StepTiming };
@@ -76,7 +79,8 @@ export type TrainEvent =
   | { readonly type: "progress"; readonly member: number; readonly members: number; readonly epoch: number; readonly epochs: number; readonly step: number; readonly steps: number }
   | { readonly type: "metrics"; readonly entry: StepMetrics }
   | { readonly type: "epoch"; readonly entry: EpochMetrics }
-  | { readonly type: "checkpoint"; readonly member: number; readonly epoch: number; readonly step: number };
+  | { readonly type: "checkpoint"; readonly member: number; readonly epoch: number; readonly step: number }
+  | { readonly type: "communication"; readonly communication: JobCommunication };
 
 /** Trains the rest of an epoch (from `stepInEpoch`): sync steps here, local-step rounds in local-rounds.ts. */
 export interface EpochRunner {
@@ -111,10 +115,19 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
   const finished = [...(options.resume?.finished ?? [])];
   let current = options.resume?.current ?? null;
   let stoppedEarly: EarlyStoppingOutcome | null = null;
+  // The training passes are counted on their way through the pool, whichever runner makes them.
+  let count = options.resume?.communication ?? NO_COMMUNICATION;
+  const report = () => options.emit({ type: "communication", communication: communicationView(count) });
+  const pool = countingPool(options.pool, (traffic, examples) => {
+    count = addPass(count, traffic, examples);
+    report();
+  });
+  const counted: TrainerOptions = { ...options, pool, checkpoint: (state) => options.checkpoint({ ...state, communication: count }) };
+  report();
   for (let member = finished.length; member < seeds.length; member++) {
     const state = current && current.member === member ? current : initialState(spec, plan, member, seeds[member]);
     current = null;
-    const done = await trainMember({ ...options, now }, state, finished);
+    const done = await trainMember({ ...counted, now }, state, finished);
     finished.push(done.model);
     stoppedEarly ??= done.earlyStopping;
   }

@@ -83,6 +83,18 @@ export interface EpochMetrics {
 
 export type MetricsEntry = StepMetrics | EpochMetrics;
 
+/**
+ * What a job's training cost on the coordinator's link to its workers, cumulative over the job's
+ * life (DESIGN.md, `communication`): requests sent (retries and hedges included), request body
+ * bytes sent, reply body bytes received, and (sent + received) ÷ training examples (null before the first).
+ */
+export interface JobCommunication {
+  readonly requests: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly bytesPerExample: number | null;
+}
+
 /** A worker of the pool as `GET /v1/workers` reports it. */
 export interface WorkerStatus {
   readonly url: string;
