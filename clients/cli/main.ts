@@ -9,6 +9,7 @@ import { clusterCommand } from "./commands/cluster.ts";
 import { coordinatorCommand } from "./commands/coordinator.ts";
 import { datasetCommand } from "./commands/dataset.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { exportCommand } from "./commands/export.ts";
 import { gradcheckCommand } from "./commands/gradcheck.ts";
 import { cancelCommand, jobsCommand, predictCommand, statusCommand, trainCommand } from "./commands/jobs.ts";
 import { studyCommand, tuneCommand } from "./commands/tune.ts";
@@ -30,6 +31,7 @@ for (const command of [
   statusCommand(),
   cancelCommand(),
   predictCommand(),
+  exportCommand(),
   tuneCommand(),
   studyCommand(),
   datasetCommand(),

@@ -34,6 +34,9 @@ export interface WatchOptions {
   readonly maxReconnects?: number;
 }
 
+/** Formats of `exportUrl` and `downloadExport`: a TensorFlow.js LayersModel or an ONNX model. */
+export type ExportFormat = "tfjs" | "onnx";
+
 const TERMINAL = new Set(["done", "failed", "cancelled"]);
 
 export class EdgepropClient {
@@ -134,6 +137,34 @@ export class EdgepropClient {
   async downloadModel(id: string): Promise<Uint8Array> {
     const response = await this.#request("GET", `/v1/jobs/${encodeURIComponent(id)}/model`);
     return new Uint8Array(await response.arrayBuffer());
+  }
+
+  /**
+   * Where a model export is served: `tfjs` is the LayersModel's model.json (for
+   * `tf.loadLayersModel(url, {requestInit: {headers: {authorization}}})`; its weight file lies
+   * next to it), `onnx` the ONNX model.
+   */
+  exportUrl(id: string, format: ExportFormat): string {
+    const path = format === "tfjs" ? "tfjs/model.json" : "model.onnx";
+    return `${this.#base}/v1/jobs/${encodeURIComponent(id)}/export/${path}`;
+  }
+
+  /**
+   * The files of a model export by file name: `model.json` and the weight files it names for
+   * `tfjs`, `model.onnx` for `onnx`.
+   */
+  async downloadExport(id: string, format: ExportFormat): Promise<Map<string, Uint8Array>> {
+    const base = `/v1/jobs/${encodeURIComponent(id)}/export/`;
+    if (format === "onnx") return new Map([["model.onnx", new Uint8Array(await (await this.#request("GET", `${base}model.onnx`)).arrayBuffer())]]);
+    const modelJson = new Uint8Array(await (await this.#request("GET", `${base}tfjs/model.json`)).arrayBuffer());
+    const files = new Map([["model.json", modelJson]]);
+    const manifest = (JSON.parse(new TextDecoder().decode(modelJson)) as { weightsManifest?: { paths?: unknown[] }[] }).weightsManifest ?? [];
+    for (const name of manifest.flatMap((group) => group.paths ?? [])) {
+      // The names become file names beside model.json: plain names only.
+      if (typeof name !== "string" || !/^[\w-][\w.-]*$/.test(name)) throw new EdgepropError(502, "invalid_export", `model.json names a weight file ${JSON.stringify(name)}, not a plain file name`);
+      files.set(name, new Uint8Array(await (await this.#request("GET", `${base}tfjs/${name}`)).arrayBuffer()));
+    }
+    return files;
   }
 
   predict(id: string, inputs: number[][]): Promise<Prediction> {

@@ -3,9 +3,10 @@
  * own `loadLayersModel` from the coordinator's URL, the ONNX model by onnxruntime-web, and both
  * must give what `/predict` gives for the same raw inputs, to 1e-5, on trained models with every
  * layer type and output head, an ensemble and normalized datasets (standardize, minmax, none).
+ * `edgeprop export` (a spawned CLI) writes the same files the URLs serve.
  */
 import type { AddressInfo } from "node:net";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
@@ -18,7 +19,9 @@ import { DatasetRegistry } from "../../coordinator/datasets/registry.ts";
 import { JobManager } from "../../coordinator/jobs/job-manager.ts";
 import { InProcessPool } from "../../coordinator/pool/in-process-pool.ts";
 import { FileStore } from "../../coordinator/store/file-store.ts";
+import { EdgepropClient } from "../../clients/sdk/mod.ts";
 import { useBackend } from "../../core/tf.ts";
+import { edgepropBin, runCommand } from "../helpers/processes.ts";
 import { within } from "../helpers/wait.ts";
 
 const TOKEN = "export-token";
@@ -85,8 +88,8 @@ async function predicted(id: string, rows: number[][]): Promise<number[][]> {
   return ((await response.json()) as { outputs: number[][] }).outputs;
 }
 
-async function viaTfjs(id: string, rows: number[][]): Promise<number[][]> {
-  const model = await tfl.loadLayersModel(`${base}/v1/jobs/${id}/export/tfjs/model.json`, { requestInit: { headers: auth } });
+async function viaTfjs(id: string, rows: number[][], url = `${base}/v1/jobs/${id}/export/tfjs/model.json`): Promise<number[][]> {
+  const model = await tfl.loadLayersModel(url, { requestInit: { headers: auth } });
   const x = tfc.tensor2d(rows, undefined, "float32");
   const y = model.predict(x) as tfc.Tensor;
   const out = (await y.array()) as number[][];
@@ -166,6 +169,33 @@ describe("model export", () => {
       expect(onnx).toBeLessThanOrEqual(1e-5);
     });
   }
+
+  it("`edgeprop export --format tfjs|onnx --out PATH` writes the served files; the SDK gives their URLs", async () => {
+    const id = await trained(sigmoidEnsembleJob);
+    const out = join(dir, "exported");
+    const env = { EDGEPROP_API_TOKEN: TOKEN };
+    const tfjs = await runCommand(process.execPath, [edgepropBin, "export", id, "--format", "tfjs", "--out", join(out, "tfjs"), "--coordinator", base], { env });
+    expect(tfjs.code, tfjs.stderr).toBe(0);
+    expect((await readdir(join(out, "tfjs"))).sort()).toEqual(["model.json", "weights.bin"]);
+    const onnx = await runCommand(process.execPath, [edgepropBin, "export", id, "--format", "onnx", "--out", join(out, "model.onnx"), "--coordinator", base], { env });
+    expect(onnx.code, onnx.stderr).toBe(0);
+    for (const [file, path] of [["tfjs/model.json", "export/tfjs/model.json"], ["tfjs/weights.bin", "export/tfjs/weights.bin"], ["model.onnx", "export/model.onnx"]]) {
+      const served = new Uint8Array(await (await request(`/v1/jobs/${id}/${path}`)).arrayBuffer());
+      expect(new Uint8Array(await readFile(join(out, file))), file).toEqual(served);
+    }
+    const bad = await runCommand(process.execPath, [edgepropBin, "export", id, "--format", "keras", "--out", out, "--coordinator", base], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/tfjs, onnx/);
+    const noToken = await runCommand(process.execPath, [edgepropBin, "export", id, "--format", "onnx", "--out", join(out, "x.onnx"), "--coordinator", base], { env: { EDGEPROP_API_TOKEN: "" } });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toMatch(/API token/);
+
+    const client = new EdgepropClient({ baseUrl: base, token: TOKEN });
+    expect(client.exportUrl(id, "tfjs")).toBe(`${base}/v1/jobs/${id}/export/tfjs/model.json`);
+    expect(client.exportUrl(id, "onnx")).toBe(`${base}/v1/jobs/${id}/export/model.onnx`);
+    const rows = inputs(16, 2, -1, 2);
+    expect(worst(await viaTfjs(id, rows, client.exportUrl(id, "tfjs")), await predicted(id, rows))).toBeLessThanOrEqual(1e-5);
+  });
 
   it("the export URLs need the API token, and a job without a model is a 404", async () => {
     const id = await trained(sigmoidEnsembleJob);
