@@ -13,7 +13,6 @@ import { planModel } from "../core/model/spec.ts";
 import { constantTimeEqual } from "../core/wire/signing.ts";
 import type { DatasetRegistry } from "./datasets/registry.ts";
 import { exportRoutes } from "./export/routes.ts";
-import { exportRoutes } from "./export/routes.ts";
 import { ValidationError } from "../core/validation-error.ts";
 import type { JobManager } from "./jobs/job-manager.ts";
 import { epochMetricsCsv } from "./jobs/metrics-csv.ts";
@@ -183,7 +182,6 @@ export function createCoordinatorApp(options: CoordinatorOptions): Hono {
     if (!bytes) throw new HttpError(404, "not_found", `job '${id}' has no trained model yet`);
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/x-msgpack", "content-disposition": `attachment; filename="${id}.msgpack"` });
   });
-  app.route("/v1/jobs", exportRoutes(jobs));
   app.route("/v1/jobs", exportRoutes(jobs));
   app.post("/v1/jobs/:id/predict", async (c) => {
     const id = (await job(c.req.param("id"))).id;
