@@ -4,10 +4,23 @@
  * goes to stderr; when stderr is not a terminal (CI logs) it degrades to one plain line per epoch.
  */
 import cliProgress from "cli-progress";
-import type { Job, JobEvent } from "../sdk/mod.ts";
+import type { Job, JobCommunication, JobEvent } from "../sdk/mod.ts";
 
 const fmt = (x: number | null | undefined, digits = 4) => (x === null || x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(digits));
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? "-" : `${(100 * x).toFixed(2)}%`);
+
+/** Bytes in decimal units, three significant digits ("940 B", "3.14 KB", "1.20 MB"). */
+function bytes(n: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= 999.5 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return i === 0 ? `${Math.round(n)} B` : `${n.toPrecision(3)} ${units[i]}`;
+}
+
+const perExample = (c: JobCommunication | null | undefined) => (c?.bytesPerExample == null ? "-" : `${bytes(c.bytesPerExample)}/example`);
 
 export class ProgressDisplay {
   readonly #out: NodeJS.WriteStream;
@@ -17,6 +30,7 @@ export class ProgressDisplay {
   #loss = NaN;
   #smoothed = NaN;
   #examplesPerSecond = 0;
+  #communication: JobCommunication | null = null;
   #epochStarted = 0;
   #batchSize: number;
 
@@ -30,11 +44,12 @@ export class ProgressDisplay {
     switch (event.type) {
       case "progress": {
         const p = event.data;
+        this.#communication = p.communication ?? this.#communication;
         const label = p.members > 1 ? `member ${p.member + 1}/${p.members} epoch ${p.epoch + 1}/${p.epochs}` : `epoch ${p.epoch + 1}/${p.epochs}`;
         if (this.#barEpoch !== p.epoch || !this.#bar) this.#startEpoch(p.epoch, p.steps, label);
         const elapsed = (performance.now() - this.#epochStarted) / 1000;
         this.#examplesPerSecond = elapsed > 0 ? (p.step * this.#batchSize) / elapsed : 0;
-        this.#bar?.update(p.step, { label, loss: fmt(this.#loss), smoothed: fmt(this.#smoothed), eps: Math.round(this.#examplesPerSecond) });
+        this.#bar?.update(p.step, { label, loss: fmt(this.#loss), smoothed: fmt(this.#smoothed), eps: Math.round(this.#examplesPerSecond), traffic: perExample(this.#communication) });
         break;
       }
       case "metrics":
@@ -47,8 +62,9 @@ export class ProgressDisplay {
         this.#bar = null;
         const dev = e.devError === null ? "" : `, dev accuracy ${pct(1 - e.devError)}`;
         const train = e.trainError === null ? "" : `, train accuracy ${pct(1 - e.trainError)}`;
+        const traffic = this.#communication?.bytesPerExample == null ? "" : `, ${perExample(this.#communication)}`;
         this.#out.write(
-          `epoch ${e.epoch + 1}: loss ${fmt(e.trainLoss)}, smoothed ${fmt(this.#smoothed)}${train}${dev}, ${Math.round(e.examplesPerSecond)} examples/s, ${fmt(e.stepMs, 1)} ms/step\n`,
+          `epoch ${e.epoch + 1}: loss ${fmt(e.trainLoss)}, smoothed ${fmt(this.#smoothed)}${train}${dev}, ${Math.round(e.examplesPerSecond)} examples/s, ${fmt(e.stepMs, 1)} ms/step${traffic}\n`,
         );
         break;
       }
@@ -73,12 +89,12 @@ export class ProgressDisplay {
     }
     this.#bar = new cliProgress.SingleBar({
       stream: this.#out,
-      format: "{label} [{bar}] {value}/{total} | loss {loss} | smoothed {smoothed} | {eps} ex/s | ETA {eta_formatted}",
+      format: "{label} [{bar}] {value}/{total} | loss {loss} | smoothed {smoothed} | {eps} ex/s | {traffic} | ETA {eta_formatted}",
       hideCursor: true,
       clearOnComplete: true,
       etaBuffer: 20,
     }, cliProgress.Presets.shades_classic);
-    this.#bar.start(steps, 0, { label, loss: "-", smoothed: "-", eps: 0 });
+    this.#bar.start(steps, 0, { label, loss: "-", smoothed: "-", eps: 0, traffic: perExample(this.#communication) });
   }
 }
 
@@ -96,6 +112,11 @@ export function finalReport(job: Job): string[] {
       if (d.recommendations.length) lines.push(`recommendation: ${d.recommendations[0]}`);
     }
     if (job.throughput.examplesPerSecond) lines.push(`throughput: ${Math.round(job.throughput.examplesPerSecond)} examples/s (last epoch)`);
+  }
+  const c = job.communication;
+  if (c && c.requests > 0) {
+    const each = c.bytesPerExample === null ? "" : `, ${bytes(c.bytesPerExample)} per example`;
+    lines.push(`communication: ${c.requests} requests, ${bytes(c.bytesSent)} sent, ${bytes(c.bytesReceived)} received${each}`);
   }
   return lines;
 }

@@ -4,9 +4,9 @@
  * shapes the coordinator also keeps are defined once in core/job/api.ts.
  */
 import type { Diagnosis } from "../../core/diagnosis.ts";
-import type { DatasetRecord, EarlyStoppingOutcome, EpochMetrics, FinalMetrics, JobStatus, Progress, StepMetrics, StepTiming } from "../../core/job/api.ts";
+import type { DatasetRecord, EarlyStoppingOutcome, EpochMetrics, FinalMetrics, JobCommunication, JobStatus, Progress, StepMetrics, StepTiming } from "../../core/job/api.ts";
 
-export type { Diagnosis, EarlyStoppingOutcome, EpochMetrics, JobStatus, Progress, StepMetrics, StepTiming };
+export type { Diagnosis, EarlyStoppingOutcome, EpochMetrics, JobCommunication, JobStatus, Progress, StepMetrics, StepTiming };
 export type { WorkerStatus } from "../../core/job/api.ts";
 export type JobMetrics = FinalMetrics;
 export type Dataset = DatasetRecord;
@@ -17,6 +17,8 @@ export interface Job {
   readonly status: JobStatus;
   readonly spec: Record<string, unknown>;
   readonly progress: Progress;
+  /** Epochs done (of the current ensemble member), 1-based as people count: 8 for a finished 8-epoch job. */
+  readonly epochsDone: number;
   readonly metrics: JobMetrics;
   readonly diagnosis: Diagnosis | null;
   /** How early stopping ended the job (epochs 1-based); null when it did not stop early. */
@@ -24,6 +26,8 @@ export interface Job {
   readonly error: string | null;
   readonly throughput: { readonly examplesPerSecond: number | null };
   readonly timing: { readonly stepMs: number | null; readonly breakdown: StepTiming | null };
+  /** The training's traffic to its workers, cumulative; null for a job recorded before it was counted. */
+  readonly communication: JobCommunication | null;
   readonly workers: readonly string[];
   readonly studyId: string | null;
   readonly createdAt: string;
@@ -36,6 +40,8 @@ export interface JobSummary {
   readonly name: string;
   readonly status: JobStatus;
   readonly progress: Progress;
+  /** Epochs done (of the current ensemble member): 8 for a finished 8-epoch job. */
+  readonly epochsDone: number;
   readonly bestDev: number | null;
   readonly createdAt: string;
   readonly startedAt: string | null;
@@ -76,9 +82,12 @@ export interface FinalState {
   readonly earlyStopping?: EarlyStoppingOutcome | null;
 }
 
+/** A `progress` event: where the job is, and its traffic so far (absent from coordinators that did not count it). */
+export type ProgressEvent = Progress & { readonly communication?: JobCommunication };
+
 /** Events of `GET /v1/jobs/:id/events`, by type. */
 export type JobEvent =
-  | { readonly type: "progress"; readonly id: number | null; readonly data: Progress }
+  | { readonly type: "progress"; readonly id: number | null; readonly data: ProgressEvent }
   | { readonly type: "metrics"; readonly id: number | null; readonly data: StepMetrics }
   | { readonly type: "epoch"; readonly id: number | null; readonly data: EpochMetrics }
   | { readonly type: "checkpoint"; readonly id: number | null; readonly data: { readonly member: number; readonly epoch: number; readonly step: number } }

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { EpochMetrics, StepMetrics } from "../../clients/sdk/mod.ts";
-import { epochSeries, JobHistory, lossSeries } from "../../clients/dashboard/src/job-model.ts";
+import { communicationText, epochSeries, JobHistory, lossSeries } from "../../clients/dashboard/src/job-model.ts";
 import { sortTrials, type Study, studyDimensions, studyMetric } from "../../clients/dashboard/src/study-model.ts";
 import { createDashboard } from "../../coordinator/dashboard.ts";
 
@@ -178,5 +178,14 @@ describe("createDashboard", () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe("communicationText", () => {
+  it("writes bytes per example and the totals in decimal units, and says when a job was not counted", () => {
+    const c = { requests: 1234, bytesSent: 940_000, bytesReceived: 1_234_567, bytesPerExample: 3_141.6 };
+    expect(communicationText(c)).toEqual({ perExample: "3.14 KB per example", totals: "1234 requests, 940 KB sent, 1.23 MB received" });
+    expect(communicationText({ requests: 0, bytesSent: 0, bytesReceived: 0, bytesPerExample: null })).toEqual({ perExample: "—", totals: "0 requests, 0 B sent, 0 B received" });
+    expect(communicationText(null).perExample).toBe("—");
   });
 });

@@ -138,6 +138,10 @@ describe("dashboard", () => {
     expect(await points(page, "lr")).toBe(EPOCHS * 75);
     expect(await page.textContent("#early-stop")).toMatch(/Lowest dev error at epoch \d/);
     expect(await page.textContent("#examples-per-second")).toMatch(/examples\/s/);
+    // The traffic the record counts, as the page shows it (updated live, final once the job ended).
+    expect(record.communication.requests).toBeGreaterThan(0);
+    await until(() => page.textContent("#communication-totals"), (t) => t?.startsWith(`${record.communication.requests} requests, `) ?? false, "the final traffic");
+    expect(await page.textContent("#bytes-per-example")).toMatch(/^[\d.]+ [KMG]?B per example$/);
     expect(await page.locator('#workers tr[data-healthy="true"]').count()).toBe(2);
     expect(await page.evaluate(() => (window as unknown as { mark: number }).mark)).toBe(42);
     await page.screenshot({ path: join(SCREENSHOTS, "job.png"), fullPage: true });

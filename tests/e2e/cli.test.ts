@@ -57,6 +57,11 @@ describe("the edgeprop CLI against a real cluster", () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`${id} \\(moons-mlp\\): succeeded`));
     expect(status.stdout).toMatch(/bias\/variance: (high bias|high variance|high bias and high variance|good fit)/);
+    // What training cost on the link, as GET /v1/jobs/:id counts it.
+    const { communication } = JSON.parse((await cli(["status", id, "--coordinator", coordinatorUrl, "--json"])).stdout);
+    expect(communication.requests).toBeGreaterThan(0);
+    expect(status.stdout).toContain(`communication: ${communication.requests} requests, `);
+    expect(status.stdout).toMatch(/communication: \d+ requests, [\d.]+ [KMG]?B sent, [\d.]+ [KMG]?B received, [\d.]+ [KMG]?B per example/);
 
     const inputs = "docs/examples/moons-inputs.csv";
     const predicted = await cli(["predict", id, inputs, "--coordinator", coordinatorUrl]);
@@ -129,6 +134,8 @@ describe("npm start", () => {
     expect(text).toMatch(/train +loss \S+ +error \d/);
     expect(text).toMatch(/test +loss \S+ +error \d/);
     expect(text).toMatch(/bias\/variance: /);
+    expect(text).toMatch(/epoch 1: .* ms\/step, [\d.]+ [KMG]?B\/example/);
+    expect(text).toMatch(/communication: \d+ requests, [\d.]+ [KMG]?B sent, [\d.]+ [KMG]?B received, [\d.]+ [KMG]?B per example/);
     expect(text).toMatch(/model saved: \S+model\.msgpack/);
     expect(text).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\//);
     // Non-TTY: plain lines, no progress-bar control characters.

@@ -16,6 +16,18 @@ export function number(value: number | null | undefined, digits = 4): string {
   return String(Number(value.toPrecision(digits)));
 }
 
+/** Bytes in decimal units, three significant digits ("940 B", "3.14 KB", "1.20 MB"); a dash when unknown. */
+export function bytes(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return DASH;
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let n = value, i = 0;
+  while (n >= 999.5 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return i === 0 ? `${Math.round(n)} B` : `${n.toPrecision(3)} ${units[i]}`;
+}
+
 /** Milliseconds, one decimal below 100 ("3.2 ms"). */
 export function ms(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return DASH;

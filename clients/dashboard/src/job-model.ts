@@ -3,7 +3,8 @@
  * the charts plot. Pure functions, so tests run them in Node.
  */
 import { ewa } from "../../../core/ewa.ts";
-import type { EpochMetrics, StepMetrics } from "../../sdk/mod.ts";
+import type { EpochMetrics, JobCommunication, StepMetrics } from "../../sdk/mod.ts";
+import * as format from "./format.ts";
 
 /**
  * Step and epoch entries keyed by (member, step) and (member, epoch). The page fills it from
@@ -134,4 +135,11 @@ export function epochSeries(epochs: readonly EpochMetrics[], metric: "devError" 
     }
   }
   return { x, train, dev, kind, best };
+}
+
+/** The job's traffic as the page writes it: bytes per example, and the totals behind it. */
+export function communicationText(c: JobCommunication | null): { readonly perExample: string; readonly totals: string } {
+  if (!c) return { perExample: "—", totals: "not counted for this job" };
+  const perExample = c.bytesPerExample === null ? "—" : `${format.bytes(c.bytesPerExample)} per example`;
+  return { perExample, totals: `${c.requests} requests, ${format.bytes(c.bytesSent)} sent, ${format.bytes(c.bytesReceived)} received` };
 }

@@ -13,7 +13,7 @@ import { EdgepropError, type EpochMetrics, type Job, type JobEvent, type StepTim
 import { epochOptions, learningRateOptions, lossOptions, Plot } from "./charts.ts";
 import { h, replaceChildren } from "./dom.ts";
 import * as format from "./format.ts";
-import { epochSeries, JobHistory, lossSeries } from "./job-model.ts";
+import { communicationText, epochSeries, JobHistory, lossSeries } from "./job-model.ts";
 import { progressFraction } from "./jobs-view.ts";
 import { errorText, poll, sleep, statusBadge, type ViewContext } from "./view.ts";
 
@@ -55,6 +55,7 @@ export function jobView(ctx: ViewContext, id: string): void {
   const verdict = h("div", { id: "verdict" });
   const metrics = h("div", { id: "final-metrics" });
   const throughput = h("div", { id: "throughput" });
+  const communicationLine = h("p", { id: "communication" });
   const workerTable = h("div", { id: "workers" });
   const spec = h("pre", { id: "spec", class: "spec" });
 
@@ -150,10 +151,13 @@ export function jobView(ctx: ViewContext, id: string): void {
   function onEvent(event: JobEvent): void {
     if (!job) return;
     switch (event.type) {
-      case "progress":
-        job = { ...job, status: job.status === "queued" ? "running" : job.status, progress: event.data };
+      case "progress": {
+        const { communication, ...progress } = event.data;
+        job = { ...job, status: job.status === "queued" ? "running" : job.status, progress, communication: communication ?? job.communication };
         renderHeader();
+        if (communication) renderCommunication();
         break;
+      }
       case "metrics":
         history.addStep(event.data);
         scheduleCharts();
@@ -294,14 +298,24 @@ export function jobView(ctx: ViewContext, id: string): void {
         bar.append(segment);
       }
     }
+    renderCommunication();
     replaceChildren(
       throughput,
       h("p", {}, h("strong", { id: "examples-per-second" }, job.throughput.examplesPerSecond === null ? "—" : `${format.number(job.throughput.examplesPerSecond, 3)} examples/s`),
         " · ", h("strong", {}, format.ms(t.stepMs)), " per step (medians over the last epoch)"),
+      communicationLine,
       bar,
       h("table", { class: "compact" }, h("tbody", {},
         ...BREAKDOWN.map((k) => h("tr", {}, h("th", {}, h("span", { class: `swatch seg-${k}` }), ` ${k}`), h("td", {}, breakdown ? format.ms(breakdown[k]) : "—"))))),
     );
+  }
+
+  /** The training's traffic so far: updated with every progress event, not only with the epoch's stats. */
+  function renderCommunication(): void {
+    if (!job) return;
+    const traffic = communicationText(job.communication);
+    replaceChildren(communicationLine, "Coordinator ⇄ workers: ", h("strong", { id: "bytes-per-example" }, traffic.perExample),
+      " · ", h("span", { id: "communication-totals" }, traffic.totals), " (training, cumulative)");
   }
 
   function renderVerdict(j: Job): void {
