@@ -17,8 +17,6 @@ export interface Job {
   readonly status: JobStatus;
   readonly spec: Record<string, unknown>;
   readonly progress: Progress;
-  /** Epochs done (of the current ensemble member), 1-based as people count: 8 for a finished 8-epoch job. */
-  readonly epochsDone: number;
   readonly metrics: JobMetrics;
   readonly diagnosis: Diagnosis | null;
   /** How early stopping ended the job (epochs 1-based); null when it did not stop early. */
@@ -40,8 +38,6 @@ export interface JobSummary {
   readonly name: string;
   readonly status: JobStatus;
   readonly progress: Progress;
-  /** Epochs done (of the current ensemble member): 8 for a finished 8-epoch job. */
-  readonly epochsDone: number;
   readonly bestDev: number | null;
   readonly createdAt: string;
   readonly startedAt: string | null;
