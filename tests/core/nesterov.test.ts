@@ -7,12 +7,12 @@ import { ValidationError } from "../../core/validation-error.ts";
 
 function run(nesterov: boolean, steps: number): number[] {
   const opt = heavyBall({ learningRate: 0.1, momentum: 0.9, nesterov });
-  let params = { w: new Float32Array([0]) };
+  let params: Record<string, Float32Array> = { w: new Float32Array([0]) };
   let state = opt.init(params);
   const out: number[] = [];
   for (let t = 0; t < steps; t++) {
     const [updates, next] = opt.update({ w: new Float32Array([1]) }, state);
-    params = applyUpdates(params, updates) as { w: Float32Array };
+    params = applyUpdates(params, updates);
     state = next;
     out.push(params.w[0]);
   }
