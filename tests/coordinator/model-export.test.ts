@@ -18,6 +18,7 @@ import { createCoordinatorApp } from "../../coordinator/app.ts";
 import { DatasetRegistry } from "../../coordinator/datasets/registry.ts";
 import { JobManager } from "../../coordinator/jobs/job-manager.ts";
 import { InProcessPool } from "../../coordinator/pool/in-process-pool.ts";
+import { ModelProto } from "../../coordinator/export/onnx-schema.ts";
 import { FileStore } from "../../coordinator/store/file-store.ts";
 import { EdgepropClient } from "../../clients/sdk/mod.ts";
 import { useBackend } from "../../core/tf.ts";
@@ -98,10 +99,20 @@ async function viaTfjs(id: string, rows: number[][], url = `${base}/v1/jobs/${id
   return out;
 }
 
+/** Operators an export may use: the standard domain's, no custom ones. */
+const STANDARD_OPS = new Set(["Sub", "Div", "Gemm", "BatchNormalization", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Softmax", "Mean"]);
+
 async function viaOnnx(id: string, rows: number[][]): Promise<number[][]> {
   const response = await request(`/v1/jobs/${id}/export/model.onnx`);
   expect(response.status).toBe(200);
-  const session = await ort.InferenceSession.create(new Uint8Array(await response.arrayBuffer()));
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const proto = ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, defaults: true }) as { opset_import: { domain: string; version: number }[]; graph: { node: { op_type: string; domain: string }[] } };
+  expect(proto.opset_import).toEqual([{ domain: "", version: 17 }]);
+  for (const node of proto.graph.node) {
+    expect(STANDARD_OPS.has(node.op_type), node.op_type).toBe(true);
+    expect(node.domain).toBe("");
+  }
+  const session = await ort.InferenceSession.create(bytes);
   const n = rows[0].length;
   const feeds = { input: new ort.Tensor("float32", Float32Array.from(rows.flat()), [rows.length, n]) };
   const result = await session.run(feeds);
