@@ -25,7 +25,7 @@ export interface PassConstants {
   readonly encodeMsPerRequest: number;
   /** Coordinator ms per request: decoding its reply. */
   readonly decodeMsPerRequest: number;
-  /** Worker ms per request besides compute: reading, verifying, decoding, encoding (loopback transfer included). */
+  /** Worker ms per request besides compute and transfer: verifying, decoding the request, encoding the reply. */
   readonly workerMsPerRequest: number;
   /** Worker compute ms per example (per example of an inner step in local mode). */
   readonly computeMsPerExample: number;
@@ -126,6 +126,8 @@ export interface MeasuredConstants {
   readonly date: string;
   readonly sync: PassConstants;
   readonly local: PassConstants;
+  /** The measured runs' link: loopback, its bandwidth fitted to the one-worker sync requests' transfer time (no queueing there). */
+  readonly loopback: Link;
   readonly job: { readonly batchSize: number; readonly maxShards: number; readonly replicas: number; readonly innerSteps: number; readonly examples: number };
   readonly runs: readonly {
     readonly name: string;
@@ -145,8 +147,6 @@ export const WORKERS = [1, 2, 4, 8, 16, 32, 64] as const;
 export const PER_WORKER_BATCH = 64;
 export const TABLE_EXAMPLES = 60_000;
 
-const LOOPBACK: Link = { bitsPerSecond: Infinity, rttMs: 0 };
-
 /** The check against the measured runs, as table lines. */
 export function checkLines(m: MeasuredConstants): { lines: string[]; worst: number } {
   const lines = [
@@ -159,8 +159,8 @@ export function checkLines(m: MeasuredConstants): { lines: string[]; worst: numb
     const shape: EpochShape = run.mode === "sync"
       ? { mode: "sync", examples: m.job.examples, batchSize: m.job.batchSize, maxShards: m.job.maxShards }
       : { mode: "local", examples: m.job.examples, batchSize: m.job.batchSize, replicas: m.job.replicas, innerSteps: m.job.innerSteps };
-    const a = epochMs(c, shape, run.workers, LOOPBACK);
-    const b = epochMs({ ...c, computeMsPerExample: run.computeMsPerExample }, shape, run.workers, LOOPBACK);
+    const a = epochMs(c, shape, run.workers, m.loopback);
+    const b = epochMs({ ...c, computeMsPerExample: run.computeMsPerExample }, shape, run.workers, m.loopback);
     const ea = relativeError(a, run.epochMs), eb = relativeError(b, run.epochMs);
     worst = Math.max(worst, Math.abs(eb));
     const pct = (e: number) => `${e >= 0 ? "+" : ""}${(100 * e).toFixed(1)}%`;
@@ -197,7 +197,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     "|---|---:|---:|",
     ...(Object.keys(m.sync) as (keyof PassConstants)[]).map((k) => `| ${k} | ${m.sync[k].toFixed(k.includes("Bytes") ? 0 : 4)} | ${m.local[k].toFixed(k.includes("Bytes") ? 0 : 4)} |`),
     "",
-    "Check against the measured runs of bench/scaling.ts (loopback: no bandwidth or RTT term, their cost is in workerMsPerRequest):",
+    `Check against the measured runs of bench/scaling.ts, over loopback as measured (${(m.loopback.bitsPerSecond / 1e9).toFixed(2)} Gbit/s effective, HTTP included; no RTT term):`,
     "",
     ...check.lines,
     "",
