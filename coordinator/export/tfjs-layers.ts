@@ -48,7 +48,7 @@ export function tfjsLayersModel(artifact: ModelArtifact): TfjsLayersExport {
     data.push(values);
   };
   const add = (name: string, className: string, config: Record<string, unknown>, inputs: readonly string[]): string => {
-    layers.push({ name, class_name: className, config: { ...config, name, trainable: false }, inbound_nodes: [inputs.map((i) => [i, 0, 0, {}])] });
+    layers.push({ name, class_name: className, config: { trainable: true, ...config, name }, inbound_nodes: [inputs.map((i) => [i, 0, 0, {}])] });
     return name;
   };
 
@@ -131,7 +131,9 @@ function normalizationLayer(
 ): string {
   const shift = stats.kind === "standardize" ? stats.mean : stats.min;
   const scale = stats.kind === "standardize" ? stats.std : stats.range;
-  const name = add("normalization", "BatchNormalization", { axis: -1, epsilon: 0, center: false, scale: false }, ["input"]);
+  // Not trainable, so Keras would keep it in inference mode; TensorFlow.js's fit() does not (it
+  // normalizes with batch statistics there), which makes this export one for inference.
+  const name = add("normalization", "BatchNormalization", { axis: -1, epsilon: 0, center: false, scale: false, trainable: false }, ["input"]);
   weight(name, "moving_mean", shift, [shift.length]);
   weight(name, "moving_variance", scale.map((s) => s * s), [scale.length]);
   return name;
