@@ -19,8 +19,10 @@ import { writeSection } from "./results.ts";
 
 /** What one pass costs besides the network, in ms and bytes; measured per mode (bench/scaling.ts). */
 export interface PassConstants {
-  /** Coordinator ms per pass outside the pool: gathering batches, planning, reducing, the optimizer. */
+  /** Coordinator ms per pass outside the pool besides reducing: gathering batches, planning, the optimizer. */
   readonly coordinatorMsPerPass: number;
+  /** Coordinator ms per request reducing its reply: as it comes in (sync) or once all are in (local: the replica averages). */
+  readonly reduceMsPerRequest: number;
   /** Coordinator ms per request: encoding (and hashing) its body. */
   readonly encodeMsPerRequest: number;
   /** Coordinator ms per request: decoding its reply. */
@@ -56,6 +58,8 @@ export function transferMs(bytes: number, link: Link): number {
 /** One pass's requests: each carries `examples` examples and goes to worker `index mod workers`. */
 export interface PassRequests {
   readonly examples: readonly number[];
+  /** Replies reduced once all are in (local rounds' averages) rather than as each comes in (sync). */
+  readonly reduceAfterLast?: boolean;
 }
 
 /** Wall ms of one pass of `requests` on `workers` workers over `link`. */
@@ -81,9 +85,9 @@ export function passMs(c: PassConstants, requests: PassRequests, workers: number
   let downlink = 0, decoded = 0;
   for (const t of [...ready].sort((a, b) => a - b)) {
     downlink = Math.max(downlink, t + link.rttMs / 2) + transferMs(c.replyBytes, link);
-    decoded = Math.max(decoded, downlink) + c.decodeMsPerRequest;
+    decoded = Math.max(decoded, downlink) + c.decodeMsPerRequest + (requests.reduceAfterLast ? 0 : c.reduceMsPerRequest);
   }
-  return Math.max(decoded, coordinator);
+  return Math.max(decoded, coordinator) + (requests.reduceAfterLast ? n * c.reduceMsPerRequest : 0);
 }
 
 /** The passes of one epoch, each as its requests' example counts. */
@@ -104,7 +108,7 @@ export function epochPasses(shape: EpochShape, workers: number): PassRequests[] 
   if (m % b >= k) steps.push(m % b);
   for (let first = 0; first < steps.length; first += h) {
     const rows = steps.slice(first, first + h).reduce((a, x) => a + x, 0);
-    passes.push({ examples: Array.from({ length: k }, (_, r) => Math.floor(((r + 1) * rows) / k) - Math.floor((r * rows) / k)) });
+    passes.push({ examples: Array.from({ length: k }, (_, r) => Math.floor(((r + 1) * rows) / k) - Math.floor((r * rows) / k)), reduceAfterLast: true });
   }
   return passes;
 }

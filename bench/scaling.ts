@@ -108,7 +108,7 @@ async function run(pool: WorkerPool, mode: Mode, epochs = EPOCHS): Promise<Run> 
 }
 
 /** The model's constants from one run's passes (bench/scaling-model.ts, PassConstants). */
-function constantsOf(r: Run): PassConstants {
+function constantsOf(r: Run, mode: Mode): PassConstants {
   const passes = r.epochs.flatMap((e) => e.passes);
   const trainMs = r.epochs.reduce((a, e) => a + e.trainMs, 0);
   const outcomes = passes.flatMap((p) => p.outcomes).filter((o) => o.ok && o.timing?.worker);
@@ -117,8 +117,12 @@ function constantsOf(r: Run): PassConstants {
   const sum = (f: (p: Pass) => number) => passes.reduce((a, p) => a + f(p), 0);
   const requests = sum((p) => p.traffic.requests), examples = sum((p) => p.examples);
   const perExample = sum((p) => p.exampleBytes) / examples;
+  // The reported breakdown's reduce is per inner step in local mode: a round is H of them.
+  const reducePerPass = median(r.epochs.map((e) => e.entry.breakdown.reduce)) * (mode === "local" ? INNER_STEPS : 1);
+  const requestsPerPass = passes.reduce((a, p) => a + p.outcomes.length, 0) / passes.length;
   return {
-    coordinatorMsPerPass: (trainMs - sum((p) => p.ms)) / passes.length,
+    coordinatorMsPerPass: (trainMs - sum((p) => p.ms)) / passes.length - reducePerPass,
+    reduceMsPerRequest: reducePerPass / requestsPerPass,
     encodeMsPerRequest: mean((t) => t.encode),
     decodeMsPerRequest: mean((t) => t.decode - t.worker!.decodeMs),
     workerMsPerRequest: mean((t) => t.worker!.verifyMs + t.worker!.decodeMs + t.worker!.encodeMs),
@@ -220,8 +224,8 @@ const localInProcess = eps(`local K=${REPLICAS} H=${INNER_STEPS}, in process`);
 const byName = (name: string) => results.get(name)!;
 const constants: MeasuredConstants = {
   date: new Date().toISOString().slice(0, 10),
-  sync: medianConstants(byName("sync, 1 worker").map(constantsOf)),
-  local: medianConstants(byName(`local K=${REPLICAS} H=${INNER_STEPS}, 1 worker`).map(constantsOf)),
+  sync: medianConstants(byName("sync, 1 worker").map((r) => constantsOf(r, "sync"))),
+  local: medianConstants(byName(`local K=${REPLICAS} H=${INNER_STEPS}, 1 worker`).map((r) => constantsOf(r, "local"))),
   loopback: { bitsPerSecond: median(byName("sync, 1 worker").map((r) => loopbackOf(r).bitsPerSecond)), rttMs: 0 },
   job: { batchSize: BATCH, maxShards: BATCH / CHUNK, replicas: REPLICAS, innerSteps: INNER_STEPS, examples: results.get("sync, 1 worker")![0].epochs[0].passes.reduce((a, p) => a + p.examples, 0) },
   runs: VARIANTS.filter((v) => v.workers > 0).map((v) => {
@@ -231,7 +235,7 @@ const constants: MeasuredConstants = {
       mode: v.mode,
       workers: v.workers,
       epochMs: median(runs.flatMap((r) => r.epochs.map((e) => e.trainMs))),
-      computeMsPerExample: median(runs.map((r) => constantsOf(r).computeMsPerExample)),
+      computeMsPerExample: median(runs.map((r) => constantsOf(r, v.mode).computeMsPerExample)),
     };
   }),
 };

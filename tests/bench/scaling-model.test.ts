@@ -4,7 +4,7 @@ import { epochMs, epochPasses, type PassConstants, passMs, transferMs } from "..
 import { localStepsPerEpoch } from "../../coordinator/training/local-rounds.ts";
 
 const NONE: PassConstants = {
-  coordinatorMsPerPass: 0, encodeMsPerRequest: 0, decodeMsPerRequest: 0, workerMsPerRequest: 0, computeMsPerExample: 0,
+  coordinatorMsPerPass: 0, reduceMsPerRequest: 0, encodeMsPerRequest: 0, decodeMsPerRequest: 0, workerMsPerRequest: 0, computeMsPerExample: 0,
   requestBytes: 0, requestBytesPerExample: 0, replyBytes: 0,
 };
 const IDEAL = { bitsPerSecond: Infinity, rttMs: 0 };
@@ -52,9 +52,19 @@ describe("scaling model", () => {
     expect(passMs(c, round, 4, IDEAL)).toBeCloseTo(1 + 2 + 5.12, 9);
   });
 
+  it("reduces local rounds' replies once all are in, sync replies as they come", () => {
+    const c = { ...NONE, reduceMsPerRequest: 1, workerMsPerRequest: 10 };
+    // Sync: three replies ready at 10 ms, summed one after another.
+    expect(passMs(c, { examples: [1, 1, 1] }, 3, IDEAL)).toBeCloseTo(13, 9);
+    // Two workers: the first two replies are summed while the third request computes.
+    expect(passMs(c, { examples: [1, 1, 1] }, 2, IDEAL)).toBeCloseTo(21, 9);
+    expect(passMs(c, { examples: [1, 1, 1], reduceAfterLast: true }, 2, IDEAL)).toBeCloseTo(23, 9);
+  });
+
   it("cuts an epoch into the passes the trainer makes", () => {
     const local = epochPasses({ mode: "local", examples: 6000, batchSize: 256, replicas: 4, innerSteps: 8 }, 2);
     expect(localStepsPerEpoch(6000, 256, 4)).toBe(24);
+    expect(local.every((p) => p.reduceAfterLast)).toBe(true);
     expect(local.map((p) => p.examples)).toEqual([[512, 512, 512, 512], [512, 512, 512, 512], [476, 476, 476, 476]]);
     const sync = epochPasses({ mode: "sync", examples: 600, batchSize: 256, maxShards: 8 }, 3);
     expect(sync.map((p) => p.examples)).toEqual([[85, 85, 86], [85, 85, 86], [29, 29, 30]]);
