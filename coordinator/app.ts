@@ -15,6 +15,7 @@ import type { DatasetRegistry } from "./datasets/registry.ts";
 import { exportRoutes } from "./export/routes.ts";
 import { ValidationError } from "../core/validation-error.ts";
 import type { JobManager } from "./jobs/job-manager.ts";
+import { epochsDone } from "../core/job/epochs-done.ts";
 import { epochMetricsCsv } from "./jobs/metrics-csv.ts";
 import { pageOf, pageRequest } from "./paging.ts";
 import { type JobRecord, StoreError } from "./store/job-store.ts";
@@ -267,7 +268,10 @@ function summary(job: JobRecord) {
     name: job.name,
     status: job.status,
     progress: job.progress,
+    epochsDone: epochsDone(job.progress),
     bestDev: job.bestDev,
+    // A classifier's bestDev is its dev error, a regression's its dev loss (job-run.ts).
+    bestDevMetric: job.spec.model.output === "linear" ? "devLoss" : "devError",
     createdAt: job.createdAt,
     startedAt: job.startedAt,
     finishedAt: job.finishedAt,
@@ -283,6 +287,7 @@ function view(job: JobRecord) {
     status: job.status,
     spec: job.spec,
     progress: job.progress,
+    epochsDone: epochsDone(job.progress),
     metrics: job.metrics,
     diagnosis: job.diagnosis,
     earlyStopping: job.earlyStopping ?? null,

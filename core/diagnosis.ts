@@ -128,3 +128,20 @@ export function diagnose(input: DiagnosisInput, options: DiagnosisOptions = {}):
   }
   return { verdict, avoidableBias, variance, focus, recommendations };
 }
+
+/**
+ * The two gaps as a person reads them, in percentage points: "avoidable bias 1.20%, variance
+ * 3.40%". A negative gap is no amount to act on, so it says what it means instead: dev error below
+ * train error (the dev examples happen to be easier), or train error below the human-level
+ * estimate (the estimate is too high).
+ */
+export function explainGaps(d: Pick<Diagnosis, "avoidableBias" | "variance">): string {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const bias = d.avoidableBias < 0
+    ? `avoidable bias none: train error is ${pct(-d.avoidableBias)} below the human-level estimate`
+    : `avoidable bias ${pct(d.avoidableBias)}`;
+  const variance = d.variance < 0
+    ? `variance none: dev error is ${pct(-d.variance)} below train error`
+    : `variance ${pct(d.variance)}`;
+  return `${bias}; ${variance}`;
+}

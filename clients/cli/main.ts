@@ -3,6 +3,7 @@
  * 1 failure of the thing asked for (a job, a gradient check), 2 usage error (bad arguments or an
  * invalid spec). Errors go to stderr in one line that says what to do.
  */
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { EdgepropError } from "../sdk/mod.ts";
 import { clusterCommand } from "./commands/cluster.ts";
@@ -11,13 +12,24 @@ import { datasetCommand } from "./commands/dataset.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { exportCommand } from "./commands/export.ts";
 import { gradcheckCommand } from "./commands/gradcheck.ts";
-import { cancelCommand, jobsCommand, predictCommand, statusCommand, trainCommand } from "./commands/jobs.ts";
+import { cancelCommand, continueCommand, jobsCommand, predictCommand, statusCommand, trainCommand, watchCommand } from "./commands/jobs.ts";
 import { studyCommand, tuneCommand } from "./commands/tune.ts";
 import { workerCommand } from "./commands/worker.ts";
 import { UsageError } from "./usage-error.ts";
 
+// `edgeprop jobs | head`: once the reader has gone there is no one to tell; end quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
+const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
 const program = new Command("edgeprop")
   .description("Train neural networks on edge functions: coordinator, workers and tools.")
+  .version(version, "-V, --version", "print the version of edgeprop")
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 
@@ -27,6 +39,8 @@ for (const command of [
   coordinatorCommand(),
   workerCommand(),
   trainCommand(),
+  watchCommand(),
+  continueCommand(),
   jobsCommand(),
   statusCommand(),
   cancelCommand(),

@@ -1,13 +1,18 @@
 /**
- * Shows a job's events as a person wants to see them: a progress bar per epoch with live loss,
- * smoothed loss, throughput and ETA, dev accuracy after each epoch, and a final report. Progress
- * goes to stderr; when stderr is not a terminal (CI logs) it degrades to one plain line per epoch.
+ * Shows a job's events as a person wants to see them: a progress bar per epoch with live batch
+ * loss, smoothed batch loss, throughput and ETA, the epoch's errors after each epoch, and a final
+ * report. Progress goes to stderr; when stderr is not a terminal (CI logs) it degrades to one plain
+ * line per epoch. Epochs are 1-based and errors percentages, as everywhere a person reads them.
+ * One name per meaning: "batch loss" is measured in training mode (dropout on) on the batches as
+ * they are trained; "train loss" is the inference-mode loss on the training split.
  */
 import cliProgress from "cli-progress";
+import { explainGaps } from "../../core/diagnosis.ts";
+import type { EarlyStoppingOutcome } from "../sdk/mod.ts";
 import type { Job, JobCommunication, JobEvent } from "../sdk/mod.ts";
 
-const fmt = (x: number | null | undefined, digits = 4) => (x === null || x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(digits));
-const pct = (x: number | null | undefined) => (x === null || x === undefined ? "-" : `${(100 * x).toFixed(2)}%`);
+export const fmt = (x: number | null | undefined, digits = 4) => (x === null || x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(digits));
+export const pct = (x: number | null | undefined) => (x === null || x === undefined ? "-" : `${(100 * x).toFixed(2)}%`);
 
 /** Bytes in decimal units, three significant digits ("940 B", "3.14 KB", "1.20 MB"). */
 function bytes(n: number): string {
@@ -32,6 +37,7 @@ export class ProgressDisplay {
   #examplesPerSecond = 0;
   #communication: JobCommunication | null = null;
   #epochStarted = 0;
+  #epochs = 0;
   #batchSize: number;
 
   constructor(options: { stream?: NodeJS.WriteStream; batchSize: number }) {
@@ -44,6 +50,7 @@ export class ProgressDisplay {
     switch (event.type) {
       case "progress": {
         const p = event.data;
+        this.#epochs = p.epochs;
         this.#communication = p.communication ?? this.#communication;
         const label = p.members > 1 ? `member ${p.member + 1}/${p.members} epoch ${p.epoch + 1}/${p.epochs}` : `epoch ${p.epoch + 1}/${p.epochs}`;
         if (this.#barEpoch !== p.epoch || !this.#bar) this.#startEpoch(p.epoch, p.steps, label);
@@ -60,11 +67,12 @@ export class ProgressDisplay {
         const e = event.data;
         this.#bar?.stop();
         this.#bar = null;
-        const dev = e.devError === null ? "" : `, dev accuracy ${pct(1 - e.devError)}`;
-        const train = e.trainError === null ? "" : `, train accuracy ${pct(1 - e.trainError)}`;
+        const dev = e.devError === null ? (e.devLoss === null ? "" : `, dev loss ${fmt(e.devLoss)}`) : `, dev error ${pct(e.devError)}`;
+        const train = e.trainError === null ? "" : `, train error ${pct(e.trainError)}`;
+        const of = this.#epochs > 0 ? `/${this.#epochs}` : "";
         const traffic = this.#communication?.bytesPerExample == null ? "" : `, ${perExample(this.#communication)}`;
         this.#out.write(
-          `epoch ${e.epoch + 1}: loss ${fmt(e.trainLoss)}, smoothed ${fmt(this.#smoothed)}${train}${dev}, ${Math.round(e.examplesPerSecond)} examples/s, ${fmt(e.stepMs, 1)} ms/step${traffic}\n`,
+          `epoch ${e.epoch + 1}${of}: mean batch loss ${fmt(e.trainLoss)}, smoothed ${fmt(this.#smoothed)}${train}${dev}, ${Math.round(e.examplesPerSecond)} examples/s, ${fmt(e.stepMs, 1)} ms/step${traffic}\n`,
         );
         break;
       }
@@ -79,6 +87,12 @@ export class ProgressDisplay {
     }
   }
 
+  /** Stops the bar (which shows the cursor again): at the job's end, or when the user stops following it. */
+  stop(): void {
+    this.#bar?.stop();
+    this.#bar = null;
+  }
+
   #startEpoch(epoch: number, steps: number, label: string): void {
     this.#bar?.stop();
     this.#barEpoch = epoch;
@@ -89,7 +103,7 @@ export class ProgressDisplay {
     }
     this.#bar = new cliProgress.SingleBar({
       stream: this.#out,
-      format: "{label} [{bar}] {value}/{total} | loss {loss} | smoothed {smoothed} | {eps} ex/s | {traffic} | ETA {eta_formatted}",
+      format: "{label} [{bar}] {value}/{total} | batch loss {loss} | smoothed {smoothed} | {eps} ex/s | {traffic} | ETA {eta_formatted}",
       hideCursor: true,
       clearOnComplete: true,
       etaBuffer: 20,
@@ -98,17 +112,26 @@ export class ProgressDisplay {
   }
 }
 
+/** Keras's line: "stopped early at epoch 14; restored the weights of epoch 11 (lowest dev loss)". */
+export function earlyStoppingLine(outcome: EarlyStoppingOutcome, spec: Record<string, unknown>): string {
+  const metric = (spec.earlyStopping as { metric?: string } | undefined)?.metric === "devError" ? "dev error" : "dev loss";
+  return outcome.restored
+    ? `stopped early at epoch ${outcome.stoppedAtEpoch}; restored the weights of epoch ${outcome.bestEpoch} (lowest ${metric})`
+    : `stopped early at epoch ${outcome.stoppedAtEpoch}; kept its last weights (lowest ${metric} at epoch ${outcome.bestEpoch})`;
+}
+
 /** The final report of a finished job, as lines for stdout. */
 export function finalReport(job: Job): string[] {
   const m = job.metrics;
   const lines = [`job ${job.id} (${job.name}): ${job.status}`];
   if (job.error) lines.push(`error: ${job.error}`);
   if (job.status === "succeeded") {
+    if (job.earlyStopping) lines.push(earlyStoppingLine(job.earlyStopping, job.spec));
     const row = (name: string, loss: number | null, error: number | null) => `  ${name.padEnd(5)} loss ${fmt(loss)}  error ${pct(error)}`;
     lines.push(row("train", m.trainLoss, m.trainError), row("dev", m.devLoss, m.devError), row("test", m.testLoss, m.testError));
     const d = job.diagnosis;
     if (d) {
-      lines.push(`bias/variance: ${d.verdict} (avoidable bias ${pct(d.avoidableBias)}, variance ${pct(d.variance)})`);
+      lines.push(`bias/variance: ${d.verdict} (${explainGaps(d)})`);
       if (d.recommendations.length) lines.push(`recommendation: ${d.recommendations[0]}`);
     }
     if (job.throughput.examplesPerSecond) lines.push(`throughput: ${Math.round(job.throughput.examplesPerSecond)} examples/s (last epoch)`);

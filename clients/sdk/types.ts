@@ -17,6 +17,8 @@ export interface Job {
   readonly status: JobStatus;
   readonly spec: Record<string, unknown>;
   readonly progress: Progress;
+  /** Epochs done (of the current ensemble member), 1-based as people count: 8 for a finished 8-epoch job. */
+  readonly epochsDone: number;
   readonly metrics: JobMetrics;
   readonly diagnosis: Diagnosis | null;
   /** How early stopping ended the job (epochs 1-based); null when it did not stop early. */
@@ -38,7 +40,11 @@ export interface JobSummary {
   readonly name: string;
   readonly status: JobStatus;
   readonly progress: Progress;
+  /** Epochs done (of the current ensemble member): 8 for a finished 8-epoch job. */
+  readonly epochsDone: number;
   readonly bestDev: number | null;
+  /** What `bestDev` measures: the dev error (a fraction) of a classifier, the dev loss of a regression. */
+  readonly bestDevMetric: "devError" | "devLoss";
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;

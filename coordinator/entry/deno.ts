@@ -15,11 +15,20 @@ const coordinator = await createCoordinator(config).catch((error) => {
   Deno.exit(1);
 });
 const { app, resumed } = coordinator;
-const server = Deno.serve({
-  port: config.port,
-  hostname: config.host,
-  onListen: ({ port }) => console.log(`edgeprop coordinator (deno) listening on ${listenUrl(config.host, port)}${resumed ? `; resumed ${resumed} job(s)` : ""}`),
-}, app.fetch);
+let server: Deno.HttpServer;
+try {
+  server = Deno.serve({
+    port: config.port,
+    hostname: config.host,
+    onListen: ({ port }) => console.log(`edgeprop coordinator (deno) listening on ${listenUrl(config.host, port)}${resumed ? `; resumed ${resumed} job(s)` : ""}`),
+  }, app.fetch);
+} catch (error) {
+  // Without this the rejection is only logged (above) and the process lingers without listening.
+  if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+  console.error(`edgeprop coordinator: cannot listen on ${listenUrl(config.host, config.port)}: the port is in use (another coordinator? choose another with --port, or --port 0 for any free port)`);
+  await coordinator.close();
+  Deno.exit(1);
+}
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
     await coordinator.close();

@@ -15,6 +15,12 @@ const coordinator = await createCoordinator(config).catch((error) => {
 const { app, resumed } = coordinator;
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions: { noDelay: true } }, (info) =>
   console.log(`edgeprop coordinator (node) listening on ${listenUrl(config.host, info.port)}${resumed ? `; resumed ${resumed} job(s)` : ""}`));
+server.once("error", async (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EADDRINUSE") throw error;
+  console.error(`edgeprop coordinator: cannot listen on ${listenUrl(config.host, config.port)}: the port is in use (another coordinator? choose another with --port, or --port 0 for any free port)`);
+  await coordinator.close();
+  process.exit(1);
+});
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, async () => {
     await coordinator.close();

@@ -6,7 +6,7 @@
 import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { clientFor } from "../coordinator-client.ts";
-import { follow } from "./jobs.ts";
+import { follow } from "../follow.ts";
 import { parseCount, startWithSignals } from "./cluster.ts";
 
 export function demoJob(epochs: number) {
