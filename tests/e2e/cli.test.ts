@@ -134,7 +134,7 @@ describe("npm start", () => {
     expect(text).toMatch(/train +loss \S+ +error \d/);
     expect(text).toMatch(/test +loss \S+ +error \d/);
     expect(text).toMatch(/bias\/variance: /);
-    expect(text).toMatch(/epoch 1: .* ms\/step, [\d.]+ [KMG]?B\/example/);
+    expect(text).toMatch(/^epoch 1\b.* ms\/step, [\d.]+ [KMG]?B\/example$/m);
     expect(text).toMatch(/communication: \d+ requests, [\d.]+ [KMG]?B sent, [\d.]+ [KMG]?B received, [\d.]+ [KMG]?B per example/);
     expect(text).toMatch(/model saved: \S+model\.msgpack/);
     expect(text).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\//);
