@@ -67,7 +67,7 @@ describe("the edgeprop CLI against a real cluster", () => {
     const predicted = await cli(["predict", id, inputs, "--coordinator", coordinatorUrl]);
     expect(predicted.code, predicted.stderr).toBe(0);
     const rows = predicted.stdout.trim().split("\n");
-    expect(rows[0]).toBe("class,output0,output1");
+    expect(rows[0]).toBe("class,p(0),p(1)"); // probability columns named by class
     expect(rows.length).toBe(3);
     for (const row of rows.slice(1)) {
       const [cls, p0, p1] = row.split(",");
