@@ -129,8 +129,8 @@ describe("npm start", () => {
     const out = await runCommand("npm", ["start", "--", "--epochs", "1", "--data-dir", join(dir, "demo")], { timeoutMs: 120_000, env: { CI: "true" } });
     expect(out.code, out.stderr).toBe(0);
     const text = out.stdout + out.stderr;
-    expect(text).toMatch(/epoch 1: loss \d/);
-    expect(text).toMatch(/dev accuracy \d+\.\d+%/);
+    expect(text).toMatch(/^epoch 1\/1: mean batch loss \d/m);
+    expect(text).toMatch(/dev error \d+\.\d+%/);
     expect(text).toMatch(/train +loss \S+ +error \d/);
     expect(text).toMatch(/test +loss \S+ +error \d/);
     expect(text).toMatch(/bias\/variance: /);
