@@ -1,13 +1,16 @@
 /**
  * The dashboard's data functions in Node (no browser): the loss series and its smoothing against
  * hand-computed values, epochs and the early-stopping epoch, merging replayed events, study plots
- * and their axis scales, table order; and coordinator/dashboard.ts serving files safely.
+ * and their axis scales, table order, trials folded under their study, the compare page's
+ * overlay; and coordinator/dashboard.ts serving files safely.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { EpochMetrics, StepMetrics } from "../../clients/sdk/mod.ts";
+import type { EpochMetrics, JobSummary, StepMetrics } from "../../clients/sdk/mod.ts";
+import { compareHash, overlaySeries, plottedPoints } from "../../clients/dashboard/src/compare-model.ts";
+import { bestDevText, foldTrials } from "../../clients/dashboard/src/job-list-model.ts";
 import { communicationText, epochSeries, JobHistory, lossSeries } from "../../clients/dashboard/src/job-model.ts";
 import { sortTrials, type Study, studyDimensions, studyMetric } from "../../clients/dashboard/src/study-model.ts";
 import { createDashboard } from "../../coordinator/dashboard.ts";
@@ -146,6 +149,71 @@ describe("sortTrials", () => {
     ];
     expect(sortTrials(trials, "asc").map((t) => t.id)).toEqual(["c", "a", "b"]);
     expect(sortTrials(trials, "desc").map((t) => t.id)).toEqual(["a", "c", "b"]);
+  });
+});
+
+const summary = (id: string, createdAt: string, studyId: string | null, bestDev: number | null, status: JobSummary["status"] = "succeeded"): JobSummary => ({
+  id, name: id, status, progress: { epoch: 1, epochs: 2, step: 0, steps: 4, member: 0, members: 1 }, epochsDone: 2,
+  bestDev, bestDevMetric: "devError", createdAt, startedAt: createdAt, finishedAt: null, workers: [], studyId,
+});
+
+describe("foldTrials", () => {
+  it("gathers a study's trials into one item at its newest trial's place, jobs newest first", () => {
+    const jobs = [
+      summary("a", "2025-01-01T00:00:01Z", null, 0.3),
+      summary("t1", "2025-01-01T00:00:02Z", "study_1", 0.2),
+      summary("b", "2025-01-01T00:00:03Z", null, null),
+      summary("t2", "2025-01-01T00:00:04Z", "study_1", 0.1, "running"),
+      summary("t3", "2025-01-01T00:00:05Z", "study_1", null, "running"),
+      summary("c", "2025-01-01T00:00:06Z", null, 0.5),
+    ];
+    const items = foldTrials(jobs);
+    expect(items.map((i) => (i.kind === "job" ? i.job.id : i.studyId))).toEqual(["c", "study_1", "b", "a"]);
+    const study = items[1];
+    if (study.kind !== "study") throw new Error("expected the study item");
+    expect(study.trials.map((t) => t.id)).toEqual(["t3", "t2", "t1"]);
+    expect(study.counts).toEqual({ running: 2, succeeded: 1 });
+    expect(study.best?.id).toBe("t2");
+  });
+
+  it("writes a classifier's best dev error as a percentage, a regression's dev loss as a number", () => {
+    expect(bestDevText({ bestDev: 0.0825, bestDevMetric: "devError" })).toBe("8.25%");
+    expect(bestDevText({ bestDev: 0.0825, bestDevMetric: "devLoss" })).toBe("0.0825");
+    expect(bestDevText({ bestDev: null, bestDevMetric: "devError" })).toBe("—");
+  });
+});
+
+describe("overlaySeries", () => {
+  const e = (member: number, ep: number, trainLoss: number, devLoss: number | null, devError: number | null): EpochMetrics =>
+    ({ ...epoch(member, ep, null, devError), trainLoss, devLoss: devLoss as number });
+
+  it("puts every job on one epoch axis, members after one another, missing epochs null", () => {
+    const overlay = overlaySeries([
+      { id: "j1", name: "one", epochs: [e(0, 1, 0.5, 0.6, 0.2), e(0, 0, 0.9, 1.0, 0.4)] },
+      { id: "j2", name: "two", epochs: [e(0, 0, 2, 3, 0.5), e(0, 1, 1, 2, 0.3), e(1, 0, 4, 5, 0.6)] },
+    ], { log: false });
+    expect(overlay.x).toEqual([1, 2, 3]);
+    expect(overlay.loss.map((c) => [c.jobId, c.metric, c.values])).toEqual([
+      ["j1", "trainLoss", [0.9, 0.5, null]],
+      ["j1", "devLoss", [1.0, 0.6, null]],
+      ["j2", "trainLoss", [2, 1, 4]],
+      ["j2", "devLoss", [3, 2, 5]],
+    ]);
+    expect(overlay.error.map((c) => c.values)).toEqual([[0.4, 0.2, null], [0.5, 0.3, 0.6]]);
+    expect(overlay.loss[0].label).toBe("one training loss");
+    expect(plottedPoints(overlay.loss)).toBe(10);
+    expect(plottedPoints(overlay.error)).toBe(5);
+  });
+
+  it("leaves out, on a log scale, losses that are not positive (and only there)", () => {
+    const jobs = [{ id: "j", name: "j", epochs: [e(0, 0, 0, null, 0), e(0, 1, 0.25, 0.5, 0.1)] }];
+    expect(overlaySeries(jobs, { log: true }).loss.map((c) => c.values)).toEqual([[null, 0.25], [null, 0.5]]);
+    expect(overlaySeries(jobs, { log: false }).loss.map((c) => c.values)).toEqual([[0, 0.25], [null, 0.5]]);
+    expect(overlaySeries(jobs, { log: true }).error[0].values).toEqual([0, 0.1]);
+  });
+
+  it("names the jobs in the compare page's hash in the order picked", () => {
+    expect(compareHash(["job_a", "job b"])).toBe("#/compare/job_a,job%20b");
   });
 });
 

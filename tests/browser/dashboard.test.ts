@@ -2,8 +2,10 @@
  * The dashboard in headless Chromium (Debian's, via playwright-core) against a real Deno
  * coordinator with an API token and real Deno workers: the token asked once, a job started from
  * the page whose loss chart gains points while it trains and whose verdict shows when it ends, the
- * page opened again after the end, a running job cancelled from its page, and a study page with its
- * best trial highlighted. Screenshots go to tests/browser/__screenshots__/. Any console error or
+ * page opened again after the end, a running job's last checkpoint downloaded and then the job
+ * cancelled from its page, jobs overlaid on the compare page (linear and log loss), a job's metrics
+ * downloaded as the API's CSV bytes, and a study page with its best trial highlighted and its
+ * trials folded under it in the jobs list. Screenshots go to tests/browser/__screenshots__/. Any console error or
  * uncaught exception in the page fails the test.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -12,6 +14,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EXAMPLE_SPEC } from "../../clients/dashboard/src/jobs-view.ts";
+import { decode } from "../../core/wire/codec.ts";
 import { api, waitForJob } from "../helpers/api.ts";
 import { startCoordinator } from "../helpers/coordinator-process.ts";
 import type { ServerProcess } from "../helpers/server-process.ts";
@@ -177,6 +180,18 @@ describe("dashboard", () => {
     await page.waitForSelector('#app[data-status="running"]');
     const first = await until(() => points(page, "loss"), (n) => n >= 10, "the loss so far");
     await until(() => points(page, "loss"), (n) => n > first, "live loss points");
+
+    // The last checkpoint downloads while the job runs (one is written at every epoch's end).
+    await until(() => page.isDisabled("#download-checkpoint"), (disabled) => !disabled, "the checkpoint button", 30_000);
+    const [saved] = await Promise.all([page.waitForEvent("download"), page.click("#download-checkpoint")]);
+    expect(saved.suggestedFilename()).toBe(`${id}-checkpoint.msgpack`);
+    const checkpoint = decode(new Uint8Array(await readFile((await saved.path())!))) as { state: { version: number; current: { epoch: number; params: Record<string, Float32Array> } }; metricsCount: number };
+    expect(checkpoint.state.version).toBe(1);
+    expect(checkpoint.state.current.epoch).toBeGreaterThanOrEqual(1);
+    expect(Object.values(checkpoint.state.current.params).length).toBeGreaterThan(0);
+    expect(Object.values(checkpoint.state.current.params).every((t) => t instanceof Float32Array && t.length > 0)).toBe(true);
+    expect((await api(coordinator.url, `/v1/jobs/${id}`, { token: TOKEN })).body.status, "the download came from a running job").toBe("running");
+
     await page.click("#cancel-job");
     await page.waitForSelector('#app[data-status="cancelled"]', { timeout: 20_000 });
     await page.waitForSelector('#live-state[data-state="ended"]');
@@ -191,6 +206,62 @@ describe("dashboard", () => {
     await page.screenshot({ path: join(SCREENSHOTS, "jobs.png"), fullPage: true });
     await page.close();
   }, 60_000);
+
+  it("overlays picked jobs per epoch, toggles the loss's log scale, and downloads a job's metrics as the API's CSV", async () => {
+    const specs = [moons("compare-a", 3), { ...moons("compare-b", 4), optimizer: { type: "adam", learningRate: 0.003 } }].map((s) => ({ ...s, batchSize: 32 }));
+    const ids: string[] = [];
+    for (const spec of specs) {
+      const submitted = await api(coordinator.url, "/v1/jobs", { body: spec, token: TOKEN });
+      expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+      ids.push(submitted.body.id as string);
+    }
+    for (const id of ids) expect((await waitForJob(coordinator.url, id, 40_000, TOKEN)).status).toBe("succeeded");
+    const epochs = await Promise.all(ids.map(async (id) => (await api(coordinator.url, `/v1/jobs/${id}/metrics`, { token: TOKEN })).body.epochs.length as number));
+    expect(epochs).toEqual([3, 4]);
+
+    // Picked on the jobs list, in order: the compare page's URL keeps the pick.
+    const page = await openSignedIn("");
+    for (const id of ids) await page.check(`#jobs-rows tr[data-job-id="${id}"] input.pick`);
+    expect(await page.textContent("#compare-selected")).toBe("Compare selected (2)");
+    // A classifier's best dev is its dev error, written as a percentage.
+    expect(await page.textContent(`#jobs-rows tr[data-job-id="${ids[0]}"] td.best-dev`)).toMatch(/^\d+\.\d\d%$/);
+    await page.click("#compare-selected");
+    await page.waitForSelector('[data-page="compare"] #compare-charts[data-jobs="2"]');
+    expect(new URL(page.url()).hash).toBe(`#/compare/${ids.join(",")}`);
+    // Train and dev loss of each job (2 × 7 epochs' values), dev error of each (7).
+    await until(() => points(page, "compare-loss"), (n) => n === 2 * (3 + 4), "both jobs' losses");
+    expect(await points(page, "compare-error")).toBe(3 + 4);
+    expect(await page.getAttribute("#chart-compare-loss", "data-y-scale")).toBe("linear");
+    expect(await page.locator("#chart-compare-loss .u-legend .u-series").count()).toBe(1 + 4);
+
+    // The log toggle rebuilds the loss chart on a log axis (the losses are positive: all still plotted).
+    await page.check("#log-loss");
+    await page.waitForSelector('#chart-compare-loss[data-y-scale="log"]');
+    expect(await points(page, "compare-loss")).toBe(14);
+    expect(await page.getAttribute("#chart-compare-error", "data-y-scale")).toBe("linear");
+    await page.screenshot({ path: join(SCREENSHOTS, "compare.png"), fullPage: true });
+    await page.uncheck("#log-loss");
+    await page.waitForSelector('#chart-compare-loss[data-y-scale="linear"]');
+
+    // Unpicked on the page: one job left, the URL follows.
+    await page.uncheck(`#compare-picker input.pick[data-job-id="${ids[1]}"]`);
+    await page.waitForSelector('#compare-charts[data-jobs="1"]');
+    expect(await points(page, "compare-loss")).toBe(2 * 3);
+    expect(new URL(page.url()).hash).toBe(`#/compare/${ids[0]}`);
+
+    // The job's metrics as CSV: the downloaded bytes are the API's.
+    await page.goto(`${coordinator.url}/#/jobs/${ids[1]}`);
+    await page.waitForSelector('#app[data-status="succeeded"]');
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-csv")]);
+    expect(download.suggestedFilename()).toBe(`${ids[1]}-metrics.csv`);
+    const fromApi = await fetch(`${coordinator.url}/v1/jobs/${ids[1]}/metrics?format=csv`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(fromApi.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    const expected = Buffer.from(await fromApi.arrayBuffer());
+    const got = await readFile((await download.path())!);
+    expect(got.equals(expected), `downloaded ${got.length} bytes, the API sends ${expected.length}`).toBe(true);
+    expect(expected.toString("utf8").trim().split("\n").length).toBe(1 + 4);
+    await page.close();
+  }, 90_000);
 
   it("shows a study: a scatter per hyperparameter, log axis for the learning rate, the best trial highlighted", async () => {
     const study = {
@@ -240,8 +311,17 @@ describe("dashboard", () => {
 
     expect(await page.isDisabled("#cancel-study")).toBe(true); // a finished study cannot be cancelled
 
-    // The home page lists the study and links to it.
+    // The home page lists the study and links to it; its trials are folded under one row of the jobs list.
     await page.click('a[href="#/"]');
+    const group = page.locator(`#jobs-rows tr.study-row[data-study-id="${id}"]`);
+    expect(await group.getAttribute("data-trials")).toBe(String(answer.trials.length));
+    const trials = page.locator(`#jobs-rows tr[data-study-trial="${id}"]`);
+    expect(await trials.count()).toBe(answer.trials.length);
+    expect(await trials.first().isVisible()).toBe(false);
+    await group.locator("button.fold").click();
+    await trials.first().waitFor({ state: "visible" });
+    expect(await page.locator(`#jobs-rows tr[data-study-trial="${id}"]:visible`).count()).toBe(answer.trials.length);
+    await page.screenshot({ path: join(SCREENSHOTS, "jobs-study.png"), fullPage: true });
     await page.click(`#studies-rows tr[data-study-id="${id}"] a`);
     await page.waitForSelector(`#trials-rows tr.best[data-trial-id="${answer.best.trialId}"]`);
     await page.close();

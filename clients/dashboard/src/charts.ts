@@ -1,9 +1,11 @@
 /**
  * The page's charts, on uPlot (small, canvas, fast with thousands of steps). A `Plot` owns one
  * uPlot instance in a container, follows the container's width, and records how many points it
- * plots in `data-points` on the container (what the browser tests count, and a hint for people).
+ * plots in `data-points` and its y scale ("log" or "linear", read from the chart) in `data-y-scale`
+ * on the container (what the browser tests read, and a hint for people).
  */
 import uPlot from "uplot";
+import type { OverlayCurve } from "./compare-model.ts";
 import * as format from "./format.ts";
 import type { DimensionPlot } from "./study-model.ts";
 
@@ -42,7 +44,7 @@ export class Plot {
   setData(data: uPlot.AlignedData, points: number): void {
     this.#data = data;
     if (this.#plot) this.#plot.setData(data);
-    else this.#plot = new uPlot(this.#options(this.#width()), data, this.#container);
+    else this.#create(data);
     this.#container.dataset.points = String(points);
   }
 
@@ -50,7 +52,7 @@ export class Plot {
   reset(): void {
     this.#plot?.destroy();
     this.#plot = null;
-    if (this.#data) this.#plot = new uPlot(this.#options(this.#width()), this.#data, this.#container);
+    if (this.#data) this.#create(this.#data);
   }
 
   /** Redraws without new data (e.g. after a marker moved). */
@@ -62,6 +64,11 @@ export class Plot {
     this.#resize.disconnect();
     this.#plot?.destroy();
     this.#plot = null;
+  }
+
+  #create(data: uPlot.AlignedData): void {
+    this.#plot = new uPlot(this.#options(this.#width()), data, this.#container);
+    this.#container.dataset.yScale = this.#plot.scales.y?.distr === 3 ? "log" : "linear";
   }
 
   #width(): number {
@@ -138,6 +145,35 @@ export function epochOptions(width: number, options: { readonly kind: "error" | 
         },
       ],
     },
+  };
+}
+
+/** Colors of the jobs a chart overlays, in the order they were picked. */
+export const JOB_COLORS = ["#1f4fbf", "#d9480f", "#2b8a3e", "#ae3ec9", "#0c8599", "#e67700", "#c2255c", "#5f3dc4"] as const;
+
+/**
+ * Several jobs' curves per epoch on one chart: a color per job (`colorOf`), dev curves dashed
+ * when a job has two (train and dev loss). `kind` "loss" may be on a log axis; "error" is in percent.
+ */
+export function overlayOptions(width: number, options: { readonly kind: "loss" | "error"; readonly log: boolean; readonly curves: readonly OverlayCurve[]; readonly colorOf: (jobId: string) => string }): uPlot.Options {
+  const { kind, log, curves, colorOf } = options;
+  const fmt = kind === "error" ? (_u: uPlot, v: number | null) => format.percent(v) : (_u: uPlot, v: number | null) => format.number(v);
+  return {
+    width,
+    height: HEIGHT,
+    scales: { x: { time: false }, y: log ? { distr: 3, log: 10 } : {} },
+    axes: [axis("epoch", (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : ""))), axis(kind === "error" ? "dev error" : log ? "loss (log)" : "loss", kind === "error" ? percents : numbers)],
+    series: [
+      { label: "epoch" },
+      ...curves.map((c): uPlot.Series => ({
+        label: c.label,
+        stroke: colorOf(c.jobId),
+        width: 2,
+        ...(c.metric === "devLoss" ? { dash: [6, 4] } : {}),
+        points: { show: true, size: 5 },
+        value: fmt,
+      })),
+    ],
   };
 }
 

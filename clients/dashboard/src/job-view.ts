@@ -2,7 +2,8 @@
  * A job's page (`#/jobs/:id`): training loss (raw and smoothed, β and bias correction chosen
  * here), train and dev error per epoch with the early-stopping epoch, learning rate, the
  * bias/variance verdict, the spec, throughput and step-time breakdown, worker health, and
- * cancel/download buttons.
+ * buttons: cancel, download the model (once it succeeded), the last checkpoint (while it runs
+ * too: the parameters so far) and the metrics as CSV, and compare with other jobs.
  *
  * Opened mid-job it loads the persisted history (`GET /v1/jobs/:id/metrics`) and then follows
  * `GET /v1/jobs/:id/events`, which replays the events still buffered; the history keys entries by
@@ -11,7 +12,9 @@
  */
 import { EdgepropError, type EpochMetrics, type Job, type JobEvent, type StepTiming, type WorkerStatus } from "../../sdk/mod.ts";
 import { epochOptions, learningRateOptions, lossOptions, Plot } from "./charts.ts";
+import { compareHash } from "./compare-model.ts";
 import { h, replaceChildren } from "./dom.ts";
+import { saveFile } from "./download.ts";
 import * as format from "./format.ts";
 import { communicationText, epochSeries, JobHistory, lossSeries } from "./job-model.ts";
 import { progressFraction } from "./jobs-view.ts";
@@ -33,6 +36,7 @@ export function jobView(ctx: ViewContext, id: string): void {
   let drawn = -1;
   let epochKind: "error" | "loss" | null = null;
   let bestX: number | null = null;
+  let checkpointed = false;
 
   // --- the page's skeleton --------------------------------------------------------------------
   const title = h("h1", {}, "Job");
@@ -42,6 +46,8 @@ export function jobView(ctx: ViewContext, id: string): void {
   const liveState = h("span", { class: "live", id: "live-state" });
   const cancel = h("button", { type: "button", id: "cancel-job", disabled: true }, "Cancel job");
   const download = h("button", { type: "button", id: "download-model", disabled: true }, "Download model");
+  const downloadCheckpoint = h("button", { type: "button", id: "download-checkpoint", disabled: true, title: "the trainer's state at its last checkpoint: the parameters so far (GET /v1/jobs/:id/checkpoint)" }, "Download last checkpoint");
+  const downloadCsv = h("button", { type: "button", id: "download-csv", disabled: true }, "Metrics as CSV");
   const banner = h("p", { class: "banner", id: "job-banner", hidden: true });
   const jobError = h("p", { class: "banner error", id: "job-error", hidden: true });
 
@@ -64,7 +70,7 @@ export function jobView(ctx: ViewContext, id: string): void {
     h("p", {}, h("a", { href: "#/" }, "← Jobs")),
     h("div", { class: "job-header" }, title, status, liveState),
     h("div", { class: "job-progress" }, progress, progressText),
-    h("div", { class: "actions" }, cancel, download),
+    h("div", { class: "actions" }, cancel, download, downloadCheckpoint, downloadCsv, h("a", { href: compareHash([id]), id: "compare-link" }, "Compare with other jobs")),
     banner,
     jobError,
     h("div", { class: "grid" },
@@ -118,22 +124,22 @@ export function jobView(ctx: ViewContext, id: string): void {
       renderHeader();
     }
   });
-  download.addEventListener("click", async () => {
-    download.disabled = true;
-    try {
-      const bytes = await api.call((c) => c.downloadModel(id));
-      const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/x-msgpack" }));
-      const link = h("a", { href: url, download: `${id}.msgpack`, hidden: true });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
-    } catch (error) {
-      showBanner(`Cannot download the model: ${errorText(error)}`);
-    } finally {
-      renderHeader();
-    }
-  });
+  /** Runs a download behind `button` (fetched with the token), a banner naming `what` when it fails. */
+  const downloads = (button: HTMLButtonElement, what: string, fetchFile: () => Promise<void>) => {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await fetchFile();
+      } catch (error) {
+        showBanner(`Cannot download ${what}: ${errorText(error)}`);
+      } finally {
+        renderHeader();
+      }
+    });
+  };
+  downloads(download, "the model", async () => saveFile(await api.call((c) => c.downloadModel(id)), `${id}.msgpack`, "application/x-msgpack"));
+  downloads(downloadCheckpoint, "the checkpoint", async () => saveFile(await api.call((c) => c.downloadCheckpoint(id)), `${id}-checkpoint.msgpack`, "application/x-msgpack"));
+  downloads(downloadCsv, "the metrics", async () => saveFile(await api.call((c) => c.getMetricsCsv(id)), `${id}-metrics.csv`, "text/csv; charset=utf-8"));
 
   // --- data ---------------------------------------------------------------------------------------
   async function loadMetrics(): Promise<void> {
@@ -176,6 +182,8 @@ export function jobView(ctx: ViewContext, id: string): void {
         break;
       }
       case "checkpoint":
+        checkpointed = true;
+        renderHeader();
         if (history.hasGap()) void loadMetrics().then(scheduleCharts, () => {});
         break;
       case "done":
@@ -274,6 +282,9 @@ export function jobView(ctx: ViewContext, id: string): void {
     progressText.textContent = ` epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs} · step ${p.step}/${p.steps}${p.members > 1 ? ` · member ${p.member + 1}/${p.members}` : ""}`;
     cancel.disabled = TERMINAL.has(job.status);
     download.disabled = job.status !== "succeeded";
+    // A job has a checkpoint from its first epoch's end (or checkpointEvery steps) on; before that the API says 404.
+    downloadCheckpoint.disabled = job.status === "queued" || (job.progress.epoch === 0 && job.progress.member === 0 && !checkpointed);
+    downloadCsv.disabled = false;
     jobError.hidden = !job.error;
     jobError.textContent = job.error ? `The job failed: ${job.error}` : "";
   }

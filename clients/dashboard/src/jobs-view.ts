@@ -1,13 +1,16 @@
 /**
  * The jobs list (`#/`): name, status, progress, best dev metric, started/finished, workers used,
- * study; the studies (`GET /v1/studies`); and a form to submit a job spec. The lists have no event
- * stream of their own in the API, so they are fetched again every two seconds while the page is
- * open; each job's page is live over SSE.
+ * study, with the trials of each study folded under one expandable row of their study; boxes to
+ * pick jobs to compare (`#/compare/…`); the studies (`GET /v1/studies`); and a form to submit a job
+ * spec. The lists have no event stream of their own in the API, so they are fetched again every
+ * two seconds while the page is open; each job's page is live over SSE.
  */
 import type { JobSummary } from "../../sdk/mod.ts";
 import { EdgepropError } from "../../sdk/mod.ts";
+import { compareHash } from "./compare-model.ts";
 import { find, h, replaceChildren } from "./dom.ts";
 import * as format from "./format.ts";
+import { bestDevText, foldTrials, type JobListItem } from "./job-list-model.ts";
 import { errorText, poll, statusBadge, type ViewContext } from "./view.ts";
 
 /** A line of `GET /v1/studies`. */
@@ -41,6 +44,14 @@ export const EXAMPLE_SPEC = {
 export function jobsView(ctx: ViewContext): void {
   const { api, root, signal } = ctx;
   const rows = h("tbody", { id: "jobs-rows" });
+  // Kept across the list's refreshes: which studies are unfolded, which jobs are picked to compare.
+  const expanded = new Set<string>();
+  const selected: string[] = [];
+  const studyNames = new Map<string, string>();
+  const compare = h("button", { type: "button", id: "compare-selected", disabled: true }, "Compare selected");
+  compare.addEventListener("click", () => {
+    location.hash = compareHash(selected);
+  });
   const banner = h("p", { class: "banner", hidden: true });
   const specInput = h("textarea", { id: "spec-input", rows: 18, spellcheck: "false", "aria-label": "job spec (JSON)" });
   specInput.value = JSON.stringify(EXAMPLE_SPEC, null, 2);
@@ -86,9 +97,11 @@ export function jobsView(ctx: ViewContext): void {
     root,
     h("h1", {}, "Jobs"),
     banner,
-    h("div", { class: "card" }, h("table", { class: "jobs", id: "jobs-table" },
-      h("thead", {}, h("tr", {}, ...["Name", "Status", "Progress", "Best dev", "Started", "Finished", "Workers", "Study"].map((t) => h("th", {}, t)))),
-      rows)),
+    h("div", { class: "card" },
+      h("div", { class: "actions" }, compare, h("span", { class: "hint" }, "Tick jobs to overlay their curves per epoch.")),
+      h("table", { class: "jobs", id: "jobs-table" },
+        h("thead", {}, h("tr", {}, ...["", "Name", "Status", "Progress", "Best dev", "Started", "Finished", "Workers", "Study"].map((t) => h("th", {}, t)))),
+        rows)),
     studies,
     h("details", { class: "card", id: "new-job" }, h("summary", {}, "Start a job"), form),
   );
@@ -119,6 +132,7 @@ export function jobsView(ctx: ViewContext): void {
 
   function renderStudies(list: StudySummary[]): void {
     studies.hidden = list.length === 0;
+    for (const s of list) studyNames.set(s.id, s.name || s.id);
     const sorted = [...list].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
     replaceChildren(studyRows, ...sorted.map((s) => {
       const c = s.counts;
@@ -134,32 +148,86 @@ export function jobsView(ctx: ViewContext): void {
   }
 
   function render(jobs: JobSummary[]): void {
-    const sorted = [...jobs].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
-    if (sorted.length === 0) {
-      replaceChildren(rows, h("tr", {}, h("td", { colspan: 8, class: "empty" }, "No jobs yet: start one below, or with `edgeprop train`.")));
+    if (jobs.length === 0) {
+      replaceChildren(rows, h("tr", {}, h("td", { colspan: COLUMNS, class: "empty" }, "No jobs yet: start one below, or with `edgeprop train`.")));
       return;
     }
-    replaceChildren(rows, ...sorted.map(row));
-    find(root, "#jobs-table").dataset.jobs = String(sorted.length);
+    replaceChildren(rows, ...foldTrials(jobs).flatMap(item));
+    find(root, "#jobs-table").dataset.jobs = String(jobs.length);
+    renderCompare();
+  }
+
+  function item(entry: JobListItem): HTMLTableRowElement[] {
+    if (entry.kind === "job") return [row(entry.job)];
+    const { studyId, trials } = entry;
+    const open = expanded.has(studyId);
+    const children = trials.map((t) => {
+      const r = row(t);
+      r.classList.add("trial");
+      r.dataset.studyTrial = studyId;
+      r.hidden = !open;
+      return r;
+    });
+    const fold = h("button", { type: "button", class: "fold", "aria-expanded": String(open), title: open ? "fold the trials" : "show the trials" }, open ? "▾" : "▸");
+    fold.addEventListener("click", () => {
+      const now = !expanded.has(studyId);
+      if (now) expanded.add(studyId);
+      else expanded.delete(studyId);
+      fold.setAttribute("aria-expanded", String(now));
+      fold.textContent = now ? "▾" : "▸";
+      for (const c of children) c.hidden = !now;
+    });
+    const done = trials.filter((t) => t.status === "succeeded" || t.status === "failed" || t.status === "cancelled").length;
+    const counts = Object.entries(entry.counts).map(([status, n]) => `${n} ${status}`).join(", ");
+    const finished = done === trials.length ? trials.map((t) => t.finishedAt ?? "").sort().at(-1) : null;
+    const started = trials.map((t) => t.startedAt).filter((t): t is string => t !== null).sort()[0] ?? null;
+    const workers = new Set(trials.flatMap((t) => t.workers));
+    const href = `#/studies/${encodeURIComponent(studyId)}`;
+    const header = h("tr", { class: "study-row", "data-study-id": studyId, "data-trials": trials.length },
+      h("td", {}, fold),
+      h("td", {}, h("a", { href }, studyNames.get(studyId) ?? studyId), h("span", { class: "muted" }, ` · ${trials.length} trial${trials.length === 1 ? "" : "s"}`)),
+      h("td", { class: "muted" }, counts),
+      h("td", {}, h("progress", { max: 1, value: done / trials.length }), h("span", { class: "muted" }, ` ${done}/${trials.length} trials done`)),
+      h("td", { title: "the lowest best dev value of the trials" }, entry.best ? bestDevText(entry.best) : "—"),
+      h("td", {}, format.time(started)),
+      h("td", {}, format.time(finished)),
+      h("td", { title: [...workers].join("\n") }, String(workers.size)),
+      h("td", {}, h("a", { href }, studyId)));
+    return [header, ...children];
+  }
+
+  function row(job: JobSummary): HTMLTableRowElement {
+    const p = job.progress;
+    const fraction = progressFraction(job);
+    const pick = h("input", { type: "checkbox", class: "pick", "data-job-id": job.id, checked: selected.includes(job.id), "aria-label": `compare ${job.name || job.id}` });
+    pick.addEventListener("change", () => {
+      const at = selected.indexOf(job.id);
+      if (pick.checked && at < 0) selected.push(job.id);
+      if (!pick.checked && at >= 0) selected.splice(at, 1);
+      renderCompare();
+    });
+    return h(
+      "tr",
+      { "data-job-id": job.id },
+      h("td", {}, pick),
+      h("td", {}, h("a", { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.name || job.id)),
+      h("td", {}, statusBadge(job.status)),
+      h("td", {}, h("progress", { max: 1, value: fraction }), h("span", { class: "muted" }, ` epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs}${p.members > 1 ? ` · member ${p.member + 1}/${p.members}` : ""}`)),
+      h("td", { class: "best-dev", title: "lowest dev error (dev loss for regression) over the epochs so far" }, bestDevText(job)),
+      h("td", {}, format.time(job.startedAt)),
+      h("td", {}, format.time(job.finishedAt)),
+      h("td", { title: job.workers.join("\n") }, String(job.workers.length)),
+      h("td", {}, job.studyId ? h("a", { href: `#/studies/${encodeURIComponent(job.studyId)}` }, job.studyId) : "—"),
+    );
+  }
+
+  function renderCompare(): void {
+    compare.disabled = selected.length === 0;
+    compare.textContent = selected.length === 0 ? "Compare selected" : `Compare selected (${selected.length})`;
   }
 }
 
-function row(job: JobSummary): HTMLTableRowElement {
-  const p = job.progress;
-  const fraction = progressFraction(job);
-  return h(
-    "tr",
-    { "data-job-id": job.id },
-    h("td", {}, h("a", { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.name || job.id)),
-    h("td", {}, statusBadge(job.status)),
-    h("td", {}, h("progress", { max: 1, value: fraction }), h("span", { class: "muted" }, ` epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs}${p.members > 1 ? ` · member ${p.member + 1}/${p.members}` : ""}`)),
-    h("td", { title: "lowest dev error (dev loss for regression) over the epochs so far" }, format.number(job.bestDev)),
-    h("td", {}, format.time(job.startedAt)),
-    h("td", {}, format.time(job.finishedAt)),
-    h("td", { title: job.workers.join("\n") }, String(job.workers.length)),
-    h("td", {}, job.studyId ? h("a", { href: `#/studies/${encodeURIComponent(job.studyId)}` }, job.studyId) : "—"),
-  );
-}
+const COLUMNS = 9;
 
 /** Done fraction of a job over all members, epochs and steps (1 once it succeeded). */
 export function progressFraction(job: Pick<JobSummary, "status" | "progress">): number {

@@ -1,9 +1,11 @@
 /**
  * The dashboard's entry: reads the coordinator's settings from the page, then renders the page
- * named by the URL's hash (`#/`, `#/jobs/:id`, `#/studies/:id`). Hash routes keep the coordinator
- * serving one HTML file; leaving a page aborts its signal, which closes its event stream and timers.
+ * named by the URL's hash (`#/`, `#/jobs/:id`, `#/studies/:id`, `#/compare/:id,:id,…`). Hash
+ * routes keep the coordinator serving one HTML file; leaving a page aborts its signal, which
+ * closes its event stream and timers.
  */
 import { Api } from "./api.ts";
+import { compareView } from "./compare-view.ts";
 import { find, h, replaceChildren } from "./dom.ts";
 import { jobView } from "./job-view.ts";
 import { jobsView } from "./jobs-view.ts";
@@ -22,8 +24,10 @@ function route(): void {
   const hash = location.hash.replace(/^#/, "") || "/";
   const job = /^\/jobs\/([^/]+)$/.exec(hash);
   const study = /^\/studies\/([^/]+)$/.exec(hash);
-  root.dataset.page = job ? "job" : study ? "study" : "jobs";
+  const compare = /^\/compare(?:\/([^/]*))?$/.exec(hash);
+  root.dataset.page = job ? "job" : study ? "study" : compare ? "compare" : "jobs";
   if (job) jobView(ctx, decodeURIComponent(job[1]));
+  else if (compare) compareView(ctx, (compare[1] ?? "").split(",").filter(Boolean).map(decodeURIComponent));
   else if (study) studyView(ctx, decodeURIComponent(study[1]));
   else if (hash === "/") jobsView(ctx);
   else replaceChildren(root, h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/" }, "Back to the jobs")));
