@@ -315,6 +315,7 @@ describe("dashboard", () => {
     await page.click('a[href="#/"]');
     const group = page.locator(`#jobs-rows tr.study-row[data-study-id="${id}"]`);
     expect(await group.getAttribute("data-trials")).toBe(String(answer.trials.length));
+    await until(() => group.locator("td").nth(1).textContent(), (t) => t?.startsWith(`browser-lr · ${answer.trials.length} trials`) ?? false, "the study's name on its row");
     const trials = page.locator(`#jobs-rows tr[data-study-trial="${id}"]`);
     expect(await trials.count()).toBe(answer.trials.length);
     expect(await trials.first().isVisible()).toBe(false);

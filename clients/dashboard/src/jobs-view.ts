@@ -47,7 +47,8 @@ export function jobsView(ctx: ViewContext): void {
   // Kept across the list's refreshes: which studies are unfolded, which jobs are picked to compare.
   const expanded = new Set<string>();
   const selected: string[] = [];
-  const studyNames = new Map<string, string>();
+  const studyInfo = new Map<string, StudySummary>();
+  let shown: JobSummary[] = [];
   const compare = h("button", { type: "button", id: "compare-selected", disabled: true }, "Compare selected");
   compare.addEventListener("click", () => {
     location.hash = compareHash(selected);
@@ -132,7 +133,10 @@ export function jobsView(ctx: ViewContext): void {
 
   function renderStudies(list: StudySummary[]): void {
     studies.hidden = list.length === 0;
-    for (const s of list) studyNames.set(s.id, s.name || s.id);
+    // The jobs list names each study's folded row: drawn again when a study is new or changed state.
+    const changed = list.some((s) => studyInfo.get(s.id)?.status !== s.status);
+    for (const s of list) studyInfo.set(s.id, s);
+    if (changed && shown.length > 0) render(shown);
     const sorted = [...list].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
     replaceChildren(studyRows, ...sorted.map((s) => {
       const c = s.counts;
@@ -148,6 +152,7 @@ export function jobsView(ctx: ViewContext): void {
   }
 
   function render(jobs: JobSummary[]): void {
+    shown = jobs;
     if (jobs.length === 0) {
       replaceChildren(rows, h("tr", {}, h("td", { colspan: COLUMNS, class: "empty" }, "No jobs yet: start one below, or with `edgeprop train`.")));
       return;
@@ -185,8 +190,8 @@ export function jobsView(ctx: ViewContext): void {
     const href = `#/studies/${encodeURIComponent(studyId)}`;
     const header = h("tr", { class: "study-row", "data-study-id": studyId, "data-trials": trials.length },
       h("td", {}, fold),
-      h("td", {}, h("a", { href }, studyNames.get(studyId) ?? studyId), h("span", { class: "muted" }, ` · ${trials.length} trial${trials.length === 1 ? "" : "s"}`)),
-      h("td", { class: "muted" }, counts),
+      h("td", {}, h("a", { href }, studyInfo.get(studyId)?.name || studyId), h("span", { class: "muted" }, ` · ${trials.length} trial${trials.length === 1 ? "" : "s"}`)),
+      h("td", {}, studyInfo.has(studyId) ? statusBadge(studyInfo.get(studyId)!.status) : null, h("span", { class: "muted" }, ` ${counts}`)),
       h("td", {}, h("progress", { max: 1, value: done / trials.length }), h("span", { class: "muted" }, ` ${done}/${trials.length} trials done`)),
       h("td", { title: "the lowest best dev value of the trials" }, entry.best ? bestDevText(entry.best) : "—"),
       h("td", {}, format.time(started)),
