@@ -15,11 +15,27 @@ import type { Regularization } from "./model/regularization.ts";
 import type { ModelSpec } from "./model/spec.ts";
 import type { OptimizerSpec } from "./optim/from-spec.ts";
 import type { BackendName } from "./tf.ts";
-import { type EvaluateRequestInput, type GradientsRequestInput, type InnerStateMessage, PROTOCOL, type RoundRequestInput } from "./wire/messages.ts";
-import type { Float32Tensor, Float64Tensor, Int32Tensor, WireTensors } from "./wire/tensor.ts";
+import {
+  type EvaluateRequestInput,
+  type GradientsRequestInput,
+  type InnerStateMessage,
+  type InputNormalizationMessage,
+  PROTOCOL,
+  type RoundRequestInput,
+} from "./wire/messages.ts";
+import type { Float32Tensor, Float64Tensor, Int32Tensor, Uint8Tensor, WireTensors } from "./wire/tensor.ts";
+
+/**
+ * How a task's uint8 inputs decode (core/data/input-codes.ts): shared by every shard, so in the
+ * context. Absent when the shards carry float32 rows.
+ */
+export interface InputDecoding {
+  readonly inputValues?: Float32Tensor;
+  readonly inputNormalization?: InputNormalizationMessage;
+}
 
 /** What every shard of one training step shares. */
-export interface StepContext {
+export interface StepContext extends InputDecoding {
   readonly model: ModelSpec;
   readonly parameters: WireTensors;
   readonly chunkSize: number;
@@ -35,7 +51,8 @@ export interface StepContext {
 
 /** The rows of one gradient shard: whole chunks of the batch, from `firstChunk` on. */
 export interface GradientShard {
-  readonly inputs: Float32Tensor;
+  /** float32 rows, or uint8 codes decoded with the context's InputDecoding. */
+  readonly inputs: Float32Tensor | Uint8Tensor;
   readonly labels: Int32Tensor | Float32Tensor;
   /** Global example index of each row (the key of its dropout masks). */
   readonly indices: Int32Tensor;
@@ -86,7 +103,7 @@ export function evaluateRequest(context: EvaluationContext, shard: EvaluationSha
  * rates, and, on a round's first segment, the global parameters and batch-norm state every
  * replica starts from (later segments carry each replica's own in its shard).
  */
-export interface RoundContext {
+export interface RoundContext extends InputDecoding {
   readonly model: ModelSpec;
   readonly optimizer: OptimizerSpec;
   readonly regularization: Regularization;
@@ -104,7 +121,8 @@ export interface RoundContext {
 
 /** One replica's rows and state for a round segment. */
 export interface RoundShard {
-  readonly inputs: Float32Tensor;
+  /** As GradientShard's. */
+  readonly inputs: Float32Tensor | Uint8Tensor;
   readonly labels: Int32Tensor | Float32Tensor;
   readonly indices: Int32Tensor;
   readonly stepExamples: Int32Tensor;

@@ -11,7 +11,8 @@ import { meanPlusPenalty } from "../../core/model/regularization.ts";
 import type { ModelPlan } from "../../core/model/spec.ts";
 import { addInto, addTensorsInto, TreeAccumulator, treeReduce } from "../../core/reduce-tree.ts";
 import { wireFloat32, wireInt32, wireTensors, tensorData } from "../../core/wire/tensor.ts";
-import type { GradientShard, StepTask } from "../../core/work.ts";
+import type { GradientShard, InputDecoding, StepTask } from "../../core/work.ts";
+import { type TrainingBatch, wireRows } from "./gather-batch.ts";
 import type { PassTiming, WorkerPool } from "../pool/worker-pool.ts";
 import { planShards } from "./shard-plan.ts";
 import { unwrap } from "./training-error.ts";
@@ -27,7 +28,9 @@ export interface StepResult {
 
 export interface StepInput {
   readonly params: Tensors;
-  readonly batch: Batch;
+  /** With codes, the shards carry them and `decoding` says how they decode. */
+  readonly batch: Batch | TrainingBatch;
+  readonly decoding?: InputDecoding;
   /** Keys of the dropout masks. */
   readonly step: number;
   readonly seed: number;
@@ -51,7 +54,7 @@ export async function distributedGradient(
   const n = plan.inputSize;
   const k = batch.labels.length / rows.length;
   const shards: GradientShard[] = plannedShards.map(({ rowStart: a, rowEnd: b, firstChunk }) => ({
-    inputs: wireFloat32(batch.inputs.subarray(a * n, b * n), [b - a, n]),
+    inputs: wireRows(batch, a, b, n),
     labels: batch.labels instanceof Int32Array
       ? wireInt32(batch.labels.subarray(a, b), [b - a])
       : wireFloat32(batch.labels.subarray(a * k, b * k), [b - a, k]),
@@ -68,6 +71,7 @@ export async function distributedGradient(
       deterministic: spec.deterministic,
       totalChunks,
       backend: spec.workers.backend,
+      ...input.decoding,
     },
     shards,
   };

@@ -33,7 +33,7 @@ import { schedule } from "../../core/schedule.ts";
 import { tensorData, wireFloat32, wireFloat64, wireInt32, wireTensors } from "../../core/wire/tensor.ts";
 import type { RoundShard, RoundTask } from "../../core/work.ts";
 import type { PassTiming, PoolCapacity } from "../pool/worker-pool.ts";
-import { gatherBatch } from "./gather-batch.ts";
+import { gatherBatch, inputDecoding, wireRows } from "./gather-batch.ts";
 import { maxShardExamples } from "./shard-plan.ts";
 import { stepTiming } from "./step-timing.ts";
 import type { EpochRunner, MemberState, RunnerContext } from "./trainer.ts";
@@ -138,6 +138,7 @@ export function localRounds(options: RunnerContext): EpochRunner {
   const smoother = ewa({ beta: 0.9, biasCorrection: true });
   const members = spec.ensemble.members;
   const inputWidth = plan.inputSize;
+  const decoding = inputDecoding(data);
 
   const startRounds = (s: MemberState): RoundsState => s.rounds ?? {
     outer: outer.init(s.params),
@@ -173,7 +174,7 @@ export function localRounds(options: RunnerContext): EpochRunner {
         const batch = gatherBatch(data, rows, spec, s.epoch, s.seed);
         const k = batch.labels.length / rows.length;
         return {
-          inputs: wireFloat32(batch.inputs, [rows.length, inputWidth]),
+          inputs: wireRows(batch, 0, rows.length, inputWidth),
           labels: batch.labels instanceof Int32Array ? wireInt32(batch.labels, [rows.length]) : wireFloat32(batch.labels, [rows.length, k]),
           indices: wireInt32(rows, [rows.length]),
           stepExamples: wireInt32(Int32Array.from(parts, (p) => p.length), [parts.length]),
@@ -196,6 +197,7 @@ export function localRounds(options: RunnerContext): EpochRunner {
           // The first segment's replicas all start from θ: sent once in the shared context.
           ...(h0 === 0 ? { parameters: wireTensors(plan.parameters, s.params), batchNorm: wireTensors(plan.batchNormState, s.batchNorm) } : {}),
           backend: spec.workers.backend,
+          ...decoding,
         },
         shards,
       };

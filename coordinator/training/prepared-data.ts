@@ -5,7 +5,9 @@
 import {
   applyNormalization,
   type Dataset,
+  fitInputCodes,
   fitNormalization,
+  type InputCodes,
   type Normalization,
   splitDataset,
   splitSizes,
@@ -26,6 +28,13 @@ export interface PreparedData {
   readonly test: Dataset;
   /** Null when `dataset.normalize` is "none". */
   readonly normalization: Normalization | null;
+  /**
+   * trainRaw's features as one-byte codes (core/data/input-codes.ts) when they take at most 256
+   * distinct values and every augmented row is still made of them (no noise; shifts fill with
+   * code 0 = +0), else null. Training requests then carry the codes and the workers decode and
+   * normalize them to the same bits (DESIGN.md, "Compact inputs").
+   */
+  readonly inputCodes: InputCodes | null;
 }
 
 /**
@@ -78,9 +87,12 @@ export function checkDataFits(dataset: Dataset, spec: JobSpec, plan: ModelPlan):
 export function prepareData(dataset: Dataset, spec: JobSpec, plan: ModelPlan): PreparedData {
   checkDataFits(dataset, spec, plan);
   const parts = splitDataset(dataset, { split: spec.dataset.split, seed: spec.seed });
-  if (spec.dataset.normalize === "none") return { ...parts, trainRaw: parts.train, normalization: null };
+  const augment = spec.dataset.augment;
+  const inputCodes = augment && augment.noise > 0 ? null : fitInputCodes(parts.train.features, { zeroFirst: augment !== null && augment.shift > 0 });
+  if (spec.dataset.normalize === "none") return { ...parts, trainRaw: parts.train, normalization: null, inputCodes };
   const normalization = fitNormalization(parts.train, spec.dataset.normalize);
   return {
+    inputCodes,
     trainRaw: parts.train,
     train: applyNormalization(parts.train, normalization),
     dev: parts.dev.shape[0] > 0 ? applyNormalization(parts.dev, normalization) : parts.dev,

@@ -20,7 +20,7 @@ import { applyIfFinite, type ApplyIfFiniteState, applyUpdates, type DescentState
 import { schedule } from "../../core/schedule.ts";
 import type { WorkerPool } from "../pool/worker-pool.ts";
 import { evaluateSet, finalMetrics } from "./evaluation.ts";
-import { gatherBatch } from "./gather-batch.ts";
+import { gatherBatch, inputDecoding } from "./gather-batch.ts";
 import { distributedGradient } from "./gradient-step.ts";
 import { localRounds, type RoundsState } from "./local-rounds.ts";
 import { addPass, type CommunicationCount, communicationView, countingPool, NO_COMMUNICATION } from "./communication.ts";
@@ -233,6 +233,7 @@ function syncSteps(options: RunnerContext): EpochRunner {
   const smoother = ewa({ beta: 0.9, biasCorrection: true });
   const members = spec.ensemble.members;
   const withOptimizer = (s: MemberState) => ({ ...s, optimizer: s.optimizer ?? opt.init(s.params) });
+  const decoding = inputDecoding(data);
   return {
     learningRate: (s) => opt.learningRate(withOptimizer(s).optimizer),
     async epoch(start) {
@@ -244,7 +245,7 @@ function syncSteps(options: RunnerContext): EpochRunner {
         signal.throwIfAborted();
         const rows = batchOf(order, spec.batchSize, step);
         const batch = gatherBatch(data, rows, spec, s.epoch, s.seed);
-        const result = await distributedGradient(options, { params: s.params, batch, step: s.globalStep, seed: s.seed }, now);
+        const result = await distributedGradient(options, { params: s.params, batch, decoding, step: s.globalStep, seed: s.seed }, now);
         const t0 = now();
         const [updates, optState] = opt.update(result.gradients, s.optimizer, s.params);
         const skipped = optState.skipped > s.optimizer.skipped;

@@ -27,6 +27,8 @@ export {
 } from "./split.ts";
 export type { MinMaxScaling, Normalization, NormalizationKind, Standardization } from "./normalize.ts";
 export { applyNormalization, fitNormalization, normalizationWidth, normalizeFeatures } from "./normalize.ts";
+export type { InputCodes } from "./input-codes.ts";
+export { decodeInputs, fitInputCodes, isIdentityTable, MAX_CODES } from "./input-codes.ts";
 export type { BatchLocation, BatchOptions } from "./batches.ts";
 export { batchIndices, batchOf, epochOrder, miniBatches, stepsPerEpoch } from "./batches.ts";
 export type { AugmentKey, AugmentOptions } from "./augment.ts";

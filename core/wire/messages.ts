@@ -23,6 +23,7 @@ import {
   Float32TensorSchema as float32Tensor,
   Float64TensorSchema as float64Tensor,
   Int32TensorSchema as int32Tensor,
+  Uint8TensorSchema as uint8Tensor,
 } from "./tensor.ts";
 import { describeValue, WireError } from "./wire-error.ts";
 
@@ -55,6 +56,31 @@ const backend = v.optional(v.picklist(BACKEND_NAMES));
 const named = <S extends v.GenericSchema>(tensor: S) => v.record(v.string(), tensor);
 
 /**
+ * Training inputs: float32 rows as the engine takes them, or uint8 codes (core/data/input-codes.ts)
+ * that the worker turns into exactly those rows with `inputValues` and `inputNormalization`.
+ */
+const trainingInputs = v.variant("dtype", [finiteFloat32Tensor, uint8Tensor]);
+
+/**
+ * The normalization a worker applies to uint8 inputs after the table lookup: the job's fitted
+ * statistics (core/data/normalize.ts) as float32 [inputSize] tensors, x' = (x − mean) / std or
+ * (x − min) / range, computed as the coordinator computes it.
+ */
+const InputNormalizationSchema = v.variant("kind", [
+  v.strictObject({ kind: v.literal("standardize"), mean: finiteFloat32Tensor, std: finiteFloat32Tensor }),
+  v.strictObject({ kind: v.literal("minmax"), min: finiteFloat32Tensor, range: finiteFloat32Tensor }),
+]);
+export type InputNormalizationMessage = v.InferOutput<typeof InputNormalizationSchema>;
+
+/** The fields that say how uint8 inputs decode (only with uint8 inputs; shared by every shard of a step). */
+const inputDecoding = {
+  /** float32 [V], 1 ≤ V ≤ 256: the value of each code. Absent: a code is its own value (raw 0..255 pixels). */
+  inputValues: v.optional(finiteFloat32Tensor),
+  /** Applied after the lookup; absent: none. */
+  inputNormalization: v.optional(InputNormalizationSchema),
+};
+
+/**
  * The request fields that differ between the shards of one training step (and between the slices
  * of one evaluation). The others (model, parameters, batch-norm state, step, seed, mode flags) are
  * the same for all of them, so the worker pool encodes and hashes them once per step.
@@ -76,8 +102,9 @@ export const GradientsRequestSchema = v.strictObject({
    * one state record serves both endpoints.
    */
   batchNorm: v.optional(named(finiteFloat32Tensor)),
-  /** float32 [m, ...input] (or [m, inputSize]). */
-  inputs: finiteFloat32Tensor,
+  /** float32 [m, ...input] (or [m, inputSize]), or uint8 codes of that shape (see inputValues). */
+  inputs: trainingInputs,
+  ...inputDecoding,
   /** int32 [m] class indices (softmax, sigmoid) or float32 [m, K] targets (linear). */
   labels: v.variant("dtype", [int32Tensor, finiteFloat32Tensor]),
   /** int32 [m]: global example index of each row, the key of its dropout masks. */
@@ -238,8 +265,9 @@ export const RoundRequestSchema = v.strictObject({
   innerState: v.optional(InnerStateSchema),
   /** The job's L2/L1 penalty (core/model/regularization.ts). */
   regularization: v.optional(v.strictObject({ l2: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))), l1: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))) })),
-  /** float32 [E, ...input]: the rows of every step of this request, step after step. */
-  inputs: finiteFloat32Tensor,
+  /** float32 [E, ...input] (or uint8 codes, as in /v1/gradients): the rows of every step of this request, step after step. */
+  inputs: trainingInputs,
+  ...inputDecoding,
   labels: v.variant("dtype", [int32Tensor, finiteFloat32Tensor]),
   /** int32 [E]: global example index of each row (a key of its dropout masks). */
   indices: int32Tensor,

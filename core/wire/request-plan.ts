@@ -6,6 +6,8 @@
  * deterministic mode and the shard limits. Nothing that passes can make the engine throw on its
  * input checks, so engine errors after this step are internal failures (5xx), not client errors.
  */
+import { decodeInputs, MAX_CODES } from "../data/input-codes.ts";
+import type { Normalization } from "../data/normalize.ts";
 import { DEFAULT_WORKER_LIMITS, type WorkerLimits } from "../limits.ts";
 import { parseModelSpec, planModel, type ModelPlan, type ParameterInfo } from "../model/spec.ts";
 import { type AnyDescentOptimizer, optimizer } from "../optim/from-spec.ts";
@@ -17,15 +19,20 @@ import {
   validateMessage,
   type EvaluateRequest,
   type GradientsRequest,
+  type InputNormalizationMessage,
   type RoundRequest,
 } from "./messages.ts";
 import type { DecodeArena } from "./codec.ts";
-import { sizeOfShape, type Float32Tensor, type Int32Tensor } from "./tensor.ts";
+import { sizeOfShape, type Float32Tensor, type Int32Tensor, type Uint8Tensor, wireFloat32 } from "./tensor.ts";
+import { firstNonFinite } from "../validate.ts";
 import { ValidationError } from "../validation-error.ts";
 import { WireError } from "./wire-error.ts";
 
+/** A request as the engine takes it: inputs decoded to float32 rows, the decoding fields gone. */
+type Decoded<R> = Omit<R, "inputs" | "inputValues" | "inputNormalization"> & { readonly inputs: Float32Tensor };
+
 export interface PlannedGradients {
-  readonly request: GradientsRequest;
+  readonly request: Decoded<GradientsRequest>;
   readonly plan: ModelPlan;
 }
 
@@ -35,7 +42,7 @@ export interface PlannedEvaluate {
 }
 
 export interface PlannedRound {
-  readonly request: RoundRequest;
+  readonly request: Decoded<RoundRequest>;
   readonly plan: ModelPlan;
   /** The inner optimizer built from `request.optimizer` (its direction is what a round uses). */
   readonly inner: AnyDescentOptimizer;
@@ -95,6 +102,7 @@ export function planRoundRequest(request: RoundRequest, limits: WorkerLimits = D
   }
   const total = checkExamples(plan, request.inputs, request.labels, { ...limits, maxExamples: limits.maxRoundExamples, maxActivations: Number.MAX_SAFE_INTEGER }, what);
   checkIndices(request.indices, total, what);
+  const inputs = decodedInputs(request, plan, what);
   const counts = request.stepExamples;
   const steps = counts.shape.length === 1 ? counts.shape[0] : -1;
   if (steps < 1) fail(what, "stepExamples.shape", `must be [S] with S ≥ 1 steps, current value is ${shapeText(counts.shape)}`);
@@ -120,7 +128,7 @@ export function planRoundRequest(request: RoundRequest, limits: WorkerLimits = D
   }
   if (sum !== total) fail(what, "stepExamples", `sums to ${sum}, but the request has ${total} examples`);
   if (request.step + steps > 0x100000000) fail(what, "step", `plus ${steps} steps must stay below 2^32, current value is ${request.step}`);
-  return { request: { ...request, model: plan.spec }, plan, inner };
+  return { request: withInputs(request, plan, inputs), plan, inner };
 }
 
 /** Checks a schema-valid gradients request against its model; returns it with the parsed spec. */
@@ -131,12 +139,13 @@ export function planGradientsRequest(request: GradientsRequest, limits: WorkerLi
   if (request.batchNorm) checkNamed(request.batchNorm, plan.batchNormState, "batchNorm", what);
   const m = checkExamples(plan, request.inputs, request.labels, limits, what);
   checkIndices(request.indices, m, what);
+  const inputs = decodedInputs(request, plan, what);
   const chunks = Math.ceil(m / request.chunkSize);
   if (chunks * plan.parameterCount > limits.maxChunkGradients) {
     fail(what, "chunkSize", `makes ${chunks} chunks of a ${plan.parameterCount}-parameter model, whose per-chunk gradients (${chunks * plan.parameterCount} values) exceed the worker's limit of ${limits.maxChunkGradients}: send fewer chunks per shard`, "limit_exceeded");
   }
   if (request.deterministic) checkChunkLayout(request, m, what);
-  return { request: { ...request, model: plan.spec }, plan };
+  return { request: withInputs(request, plan, inputs), plan };
 }
 
 /** Checks a schema-valid evaluate request against its model; returns it with the parsed spec. */
@@ -192,10 +201,61 @@ function checkNamed(
   }
 }
 
+/** The request with its parsed model spec and its inputs as float32 rows. */
+function withInputs<R extends GradientsRequest | RoundRequest>(request: R, plan: ModelPlan, inputs: Float32Tensor): Decoded<R> {
+  const { inputValues: _values, inputNormalization: _normalization, ...rest } = request;
+  return { ...rest, model: plan.spec, inputs } as unknown as Decoded<R>;
+}
+
+/**
+ * The float32 rows of a request's inputs: float32 as sent, or uint8 codes looked up in
+ * `inputValues` and normalized with `inputNormalization` (core/data/input-codes.ts). Checks that
+ * the decoding fields come only with codes, that the table has 1..256 values and holds every
+ * code, that the statistics have the model's input width with nonzero scales, and that the rows
+ * come out finite.
+ */
+function decodedInputs(request: GradientsRequest | RoundRequest, plan: ModelPlan, what: string): Float32Tensor {
+  const { inputs, inputValues, inputNormalization } = request;
+  if (inputs.dtype === "float32") {
+    if (inputValues) fail(what, "inputValues", "is only for uint8 inputs, but 'inputs' is float32");
+    if (inputNormalization) fail(what, "inputNormalization", "is only for uint8 inputs, but 'inputs' is float32");
+    return inputs;
+  }
+  const codes = (inputs as Uint8Tensor).data;
+  let values: Float32Array | null = null;
+  if (inputValues) {
+    const v = inputValues.data.length;
+    if (inputValues.shape.length !== 1 || v < 1 || v > MAX_CODES) fail(what, "inputValues.shape", `must be [V] with 1 ≤ V ≤ ${MAX_CODES}, current value is ${shapeText(inputValues.shape)}`);
+    values = inputValues.data;
+    for (let i = 0; i < codes.length; i++) {
+      if (codes[i] >= v) fail(what, "inputs.data", `must hold codes below ${v} (the values in 'inputValues'), element ${i} is ${codes[i]}`);
+    }
+  }
+  const stats = inputNormalization ? normalizationOf(inputNormalization, plan.inputSize, what) : null;
+  const rows = decodeInputs(codes, values, stats);
+  const bad = firstNonFinite(rows);
+  if (bad >= 0) fail(what, "inputNormalization", `makes input element ${bad} non-finite (${rows[bad]})`);
+  return wireFloat32(rows, inputs.shape);
+}
+
+function normalizationOf(message: InputNormalizationMessage, width: number, what: string): Normalization {
+  const [shift, scale] = message.kind === "standardize"
+    ? [["mean", message.mean], ["std", message.std]] as const
+    : [["min", message.min], ["range", message.range]] as const;
+  for (const [name, t] of [shift, scale]) {
+    if (t.shape.length !== 1 || t.shape[0] !== width) fail(what, `inputNormalization.${name}.shape`, `must be [${width}] (the model's input width), current value is ${shapeText(t.shape)}`);
+  }
+  const zero = scale[1].data.findIndex((x) => x === 0);
+  if (zero >= 0) fail(what, `inputNormalization.${scale[0]}.data`, `must hold nonzero scales, element ${zero} is 0`);
+  return message.kind === "standardize"
+    ? { kind: "standardize", mean: message.mean.data, std: message.std.data }
+    : { kind: "minmax", min: message.min.data, range: message.range.data };
+}
+
 /** Inputs [m, ...] with the model's width, labels of the output head, shard limits. Returns m. */
 function checkExamples(
   plan: ModelPlan,
-  inputs: Float32Tensor,
+  inputs: Float32Tensor | Uint8Tensor,
   labels: Float32Tensor | Int32Tensor,
   limits: WorkerLimits,
   what: string,

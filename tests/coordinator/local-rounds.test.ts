@@ -186,7 +186,7 @@ describe("one round against a float64 reference", () => {
     const labels = Int32Array.from({ length: m }, (_, i) => (Math.cos(i * 0.9) > 0 ? 1 : 0));
     const split: Dataset = { name: "tiny", shape: [m, 3], features, labels: { kind: "classes", values: labels, classes: ["a", "b"] } };
     const empty: Dataset = { name: "empty", shape: [0, 3], features: new Float32Array(0), labels: { kind: "classes", values: new Int32Array(0), classes: ["a", "b"] } };
-    const data: PreparedData = { trainRaw: split, train: split, dev: empty, test: empty, normalization: null };
+    const data: PreparedData = { trainRaw: split, train: split, dev: empty, test: empty, normalization: null, inputCodes: null };
     const result = await train0(spec, plan, data);
 
     // The reference: the same rows per replica and step, gradients by central differences of the float64 cost.
