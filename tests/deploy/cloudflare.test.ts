@@ -37,9 +37,15 @@ function referenceStep(base: string, m: number, step: number): Promise<Request> 
   return signedRequest(base, "/v1/gradients", body, { secret: SECRET });
 }
 
-/** user + system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15). */
-async function cpuMs(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1].split(" ");
+/**
+ * user + system CPU time so far of a process's main thread, in ms (/proc/<pid>/task/<pid>/stat
+ * fields 14 and 15). In workerd that thread runs the isolate (and the HTTP parsing around it);
+ * V8's helper threads (background GC, compilation: ~1–2 ms per request here) are left out, as
+ * Cloudflare's CPU limit counts the isolate's own time.
+ */
+async function mainThreadCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/task/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
@@ -129,23 +135,23 @@ describe("Cloudflare deployment, offline", () => {
     try {
       const pid = workerdPid(worker.child.pid!);
       const lines: string[] = [];
-      for (const m of [32, 64, 256]) {
-        // Warm up (tfjs compiles its kernels and grows its heap on the first step), then time.
-        for (let i = 0; i < 2; i++) await (await fetch(await referenceStep(worker.url, m, i))).arrayBuffer();
-        const requests = 8;
+      for (const m of [1, 64, 256]) {
+        // Warm up (tfjs compiles its kernels and grows its heap on the first steps), then time.
+        for (let i = 0; i < 3; i++) await (await fetch(await referenceStep(worker.url, m, i))).arrayBuffer();
+        const requests = 12;
         const prepared = await Promise.all(Array.from({ length: requests }, (_, i) => referenceStep(worker.url, m, 10 + i)));
-        const before = await cpuMs(pid);
+        const before = await mainThreadCpuMs(pid);
         for (const request of prepared) {
           const response = await fetch(request);
           const bytes = new Uint8Array(await response.arrayBuffer());
           expect(response.status).toBe(200);
           expect(decodeGradientsResponse(bytes).count).toBe(m);
         }
-        const perRequest = ((await cpuMs(pid)) - before) / requests;
+        const perRequest = ((await mainThreadCpuMs(pid)) - before) / requests;
         expect(perRequest).toBeGreaterThan(0);
         lines.push(`${m} examples: ${perRequest.toFixed(1)} ms`);
       }
-      console.info(`[workerd cpu] reference MLP (${plan.parameterCount} parameters), workerd process CPU per gradient request: ${lines.join(", ")}`);
+      console.info(`[workerd cpu] reference MLP (${plan.parameterCount} parameters), CPU of workerd's main thread per gradient request: ${lines.join(", ")}`);
     } finally {
       await worker.stop();
     }
