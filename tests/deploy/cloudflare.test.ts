@@ -15,7 +15,6 @@ import { initParameters } from "../../core/model/parameters.ts";
 import { parseModelSpec, planModel } from "../../core/model/spec.ts";
 import { encode } from "../../core/wire/codec.ts";
 import { decodeGradientsResponse } from "../../core/wire/messages.ts";
-// @ts-expect-error: a plain .mjs script without type declarations
 import { buildWorker } from "../../deploy/cloudflare/build.mjs";
 import { repoRoot, runCommand } from "../helpers/processes.ts";
 import { workerdPid } from "../runtimes/process-memory.ts";

@@ -11,7 +11,6 @@ import { initParameters } from "../../core/model/parameters.ts";
 import { parseModelSpec, planModel } from "../../core/model/spec.ts";
 import { encode } from "../../core/wire/codec.ts";
 import { decodeGradientsResponse } from "../../core/wire/messages.ts";
-// @ts-expect-error: a plain .mjs script without type declarations
 import { buildDenoWorker } from "../../deploy/deno/build.mjs";
 import { denoBin, repoRoot, runCommand } from "../helpers/processes.ts";
 import { startServer } from "../helpers/server-process.ts";
@@ -30,7 +29,7 @@ describe("Deno Deploy upload, offline", () => {
     dirs.push(dirname(outDir));
     const { files } = await buildDenoWorker({ outDir, org: "acme", app: "edgeprop-worker" });
     expect(Object.keys(files)).toEqual(["deno.json", "main.mjs", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm.wasm"]);
-    expect(Object.values(files).reduce((a: number, b) => a + (b as number), 0)).toBeLessThan(4 * 1024 * 1024);
+    expect(Object.values(files).reduce((a, b) => a + b, 0)).toBeLessThan(4 * 1024 * 1024);
     expect(JSON.parse(await readFile(join(outDir, "deno.json"), "utf8"))).toEqual({ deploy: { org: "acme", app: "edgeprop-worker" } });
 
     // Only the upload may be read: a leftover import of the repository or of node_modules fails here.
