@@ -8,8 +8,9 @@
  */
 import cliProgress from "cli-progress";
 import { explainGaps } from "../../core/diagnosis.ts";
+import { describeDistribution } from "../../core/job/distribution.ts";
 import type { EarlyStoppingOutcome } from "../sdk/mod.ts";
-import type { Job, JobCommunication, JobEvent } from "../sdk/mod.ts";
+import type { Job, JobCommunication, JobEvent, RoundsProgress } from "../sdk/mod.ts";
 
 export const fmt = (x: number | null | undefined, digits = 4) => (x === null || x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(digits));
 export const pct = (x: number | null | undefined) => (x === null || x === undefined ? "-" : `${(100 * x).toFixed(2)}%`);
@@ -25,6 +26,9 @@ function bytes(n: number): string {
   return i === 0 ? `${Math.round(n)} B` : `${n.toPrecision(3)} ${units[i]}`;
 }
 
+/** Local mode's rounds ("round 3/12"), empty in sync mode. */
+const roundsText = (rounds: RoundsProgress | undefined) => (rounds ? `round ${rounds.done}/${rounds.total}` : "");
+
 const perExample = (c: JobCommunication | null | undefined) => (c?.bytesPerExample == null ? "-" : `${bytes(c.bytesPerExample)}/example`);
 
 export class ProgressDisplay {
@@ -36,6 +40,7 @@ export class ProgressDisplay {
   #smoothed = NaN;
   #examplesPerSecond = 0;
   #communication: JobCommunication | null = null;
+  #rounds: RoundsProgress | undefined;
   #epochStarted = 0;
   #epochs = 0;
   #batchSize: number;
@@ -52,7 +57,9 @@ export class ProgressDisplay {
         const p = event.data;
         this.#epochs = p.epochs;
         this.#communication = p.communication ?? this.#communication;
-        const label = p.members > 1 ? `member ${p.member + 1}/${p.members} epoch ${p.epoch + 1}/${p.epochs}` : `epoch ${p.epoch + 1}/${p.epochs}`;
+        this.#rounds = p.rounds;
+        const epochLabel = p.members > 1 ? `member ${p.member + 1}/${p.members} epoch ${p.epoch + 1}/${p.epochs}` : `epoch ${p.epoch + 1}/${p.epochs}`;
+        const label = p.rounds ? `${epochLabel} ${roundsText(p.rounds)}` : epochLabel;
         if (this.#barEpoch !== p.epoch || !this.#bar) this.#startEpoch(p.epoch, p.steps, label);
         const elapsed = (performance.now() - this.#epochStarted) / 1000;
         this.#examplesPerSecond = elapsed > 0 ? (p.step * this.#batchSize) / elapsed : 0;
@@ -71,8 +78,9 @@ export class ProgressDisplay {
         const train = e.trainError === null ? "" : `, train error ${pct(e.trainError)}`;
         const of = this.#epochs > 0 ? `/${this.#epochs}` : "";
         const traffic = this.#communication?.bytesPerExample == null ? "" : `, ${perExample(this.#communication)}`;
+        const rounds = this.#rounds ? `, ${roundsText(this.#rounds)}` : "";
         this.#out.write(
-          `epoch ${e.epoch + 1}${of}: mean batch loss ${fmt(e.trainLoss)}, smoothed ${fmt(this.#smoothed)}${train}${dev}, ${Math.round(e.examplesPerSecond)} examples/s, ${fmt(e.stepMs, 1)} ms/step${traffic}\n`,
+          `epoch ${e.epoch + 1}${of}: mean batch loss ${fmt(e.trainLoss)}, smoothed ${fmt(this.#smoothed)}${train}${dev}, ${Math.round(e.examplesPerSecond)} examples/s, ${fmt(e.stepMs, 1)} ms/step${traffic}${rounds}\n`,
         );
         break;
       }
@@ -120,11 +128,18 @@ export function earlyStoppingLine(outcome: EarlyStoppingOutcome, spec: Record<st
     : `stopped early at epoch ${outcome.stoppedAtEpoch}; kept its last weights (lowest ${metric} at epoch ${outcome.bestEpoch})`;
 }
 
+/** "distribution: sync", or "distribution: local 4×16 (keep), outer nesterov lr 0.7 momentum 0.9; 12/12 rounds". */
+export function distributionLine(job: Job): string {
+  const rounds = job.progress.rounds;
+  return `distribution: ${describeDistribution(job.spec.distribution)}${rounds ? `; ${rounds.done}/${rounds.total} rounds` : ""}`;
+}
+
 /** The final report of a finished job, as lines for stdout. */
 export function finalReport(job: Job): string[] {
   const m = job.metrics;
   const lines = [`job ${job.id} (${job.name}): ${job.status}`];
   if (job.error) lines.push(`error: ${job.error}`);
+  lines.push(distributionLine(job));
   if (job.status === "succeeded") {
     if (job.earlyStopping) lines.push(earlyStoppingLine(job.earlyStopping, job.spec));
     const row = (name: string, loss: number | null, error: number | null) => `  ${name.padEnd(5)} loss ${fmt(loss)}  error ${pct(error)}`;

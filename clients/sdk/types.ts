@@ -4,9 +4,9 @@
  * shapes the coordinator also keeps are defined once in core/job/api.ts.
  */
 import type { Diagnosis } from "../../core/diagnosis.ts";
-import type { DatasetRecord, EarlyStoppingOutcome, EpochMetrics, FinalMetrics, JobCommunication, JobStatus, Progress, StepMetrics, StepTiming } from "../../core/job/api.ts";
+import type { DatasetRecord, EarlyStoppingOutcome, EpochMetrics, FinalMetrics, JobCommunication, JobStatus, Progress, RoundsProgress, StepMetrics, StepTiming } from "../../core/job/api.ts";
 
-export type { Diagnosis, EarlyStoppingOutcome, EpochMetrics, JobCommunication, JobStatus, Progress, StepMetrics, StepTiming };
+export type { Diagnosis, EarlyStoppingOutcome, EpochMetrics, JobCommunication, JobStatus, Progress, RoundsProgress, StepMetrics, StepTiming };
 export type { WorkerStatus } from "../../core/job/api.ts";
 export type JobMetrics = FinalMetrics;
 export type Dataset = DatasetRecord;

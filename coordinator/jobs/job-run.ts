@@ -85,8 +85,8 @@ export async function runJob(entry: RunEntry, job: AcceptedJob, checkpoint: Chec
     const emit = (event: TrainEvent) => {
       switch (event.type) {
         case "progress": {
-          const { member, members, epoch, epochs, step, steps } = event;
-          entry.record = { ...entry.record, progress: { member, members, epoch, epochs, step, steps } };
+          const { member, members, epoch, epochs, step, steps, rounds } = event;
+          entry.record = { ...entry.record, progress: { member, members, epoch, epochs, step, steps, ...(rounds ? { rounds } : {}) } };
           events.publish(id, "progress", { ...entry.record.progress, communication: entry.record.communication });
           break;
         }

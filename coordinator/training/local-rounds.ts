@@ -132,6 +132,7 @@ export function localRounds(options: RunnerContext): EpochRunner {
   const m = data.train.shape[0];
   const steps = localStepsPerEpoch(m, spec.batchSize, K);
   if (steps === 0) throw new TrainingError(`The training split has ${m} examples, fewer than the ${K} replicas need for one inner step`);
+  const roundsPerEpoch = Math.ceil(steps / dist.innerSteps);
   const rate = schedule(spec.schedule, spec.optimizer.learningRate);
   const rateAt = (t: number) => rate(Math.floor(t / steps), t);
   const outer = outerOptimizer(dist.outer);
@@ -288,7 +289,9 @@ export function localRounds(options: RunnerContext): EpochRunner {
           epochLossSum: s.epochLossSum + lossSum, epochExamples: s.epochExamples + rows,
         };
         examples += rows;
-        emit({ type: "progress", member: s.member, members, epoch: s.epoch, epochs: spec.epochs, step: s.stepInEpoch, steps });
+        // Rounds start every H steps of an epoch, so ⌈steps done / H⌉ of them are done (resumes included).
+        const rounds = { done: s.epoch * roundsPerEpoch + Math.ceil(s.stepInEpoch / dist.innerSteps), total: spec.epochs * roundsPerEpoch };
+        emit({ type: "progress", member: s.member, members, epoch: s.epoch, epochs: spec.epochs, step: s.stepInEpoch, steps, rounds });
         const every = spec.checkpointEvery;
         if (every > 0 && Math.floor(s.globalStep / every) > Math.floor(before / every) && s.stepInEpoch < steps) {
           await options.checkpoint({ version: 1, finished, current: s });

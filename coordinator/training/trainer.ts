@@ -11,7 +11,7 @@ import { diagnose, type Diagnosis } from "../../core/diagnosis.ts";
 import { earlyStopping, type EarlyStoppingState, observe } from "../../core/early-stopping.ts";
 import { ensembleSeeds } from "../../core/ensemble.ts";
 import { ewa, type EwaState } from "../../core/ewa.ts";
-import type { EarlyStoppingOutcome, EpochMetrics, FinalMetrics, JobCommunication, MetricsEntry, StepMetrics, StepTiming } from "../../core/job/api.ts";
+import type { EarlyStoppingOutcome, EpochMetrics, FinalMetrics, JobCommunication, MetricsEntry, RoundsProgress, StepMetrics, StepTiming } from "../../core/job/api.ts";
 import type { JobSpec } from "../../core/job/spec.ts";
 import { updateRunningStats } from "../../core/model/batch-norm.ts";
 import { initBatchNormState, initParameters, type Tensors } from "../../core/model/parameters.ts";
@@ -76,7 +76,7 @@ export interface TrainResult {
 }
 
 export type TrainEvent =
-  | { readonly type: "progress"; readonly member: number; readonly members: number; readonly epoch: number; readonly epochs: number; readonly step: number; readonly steps: number }
+  | { readonly type: "progress"; readonly member: number; readonly members: number; readonly epoch: number; readonly epochs: number; readonly step: number; readonly steps: number; readonly rounds?: RoundsProgress }
   | { readonly type: "metrics"; readonly entry: StepMetrics }
   | { readonly type: "epoch"; readonly entry: EpochMetrics }
   | { readonly type: "checkpoint"; readonly member: number; readonly epoch: number; readonly step: number }

@@ -13,6 +13,13 @@ export interface Progress {
   readonly steps: number;
   readonly member: number;
   readonly members: number;
+  /** Local mode: the member's rounds done and in all (epochs × rounds per epoch); absent in sync mode. */
+  readonly rounds?: RoundsProgress;
+}
+
+export interface RoundsProgress {
+  readonly done: number;
+  readonly total: number;
 }
 
 /** Train/dev/test loss and error (fractions in [0, 1]) of a job; null until known. */

@@ -86,3 +86,16 @@ function parseOuter(value: unknown): OuterSpec {
   const momentum = raw.momentum === undefined ? 0.9 : expectNumber(raw.momentum, "distribution.outer.momentum", WHAT, { min: 0, max: 1, maxExclusive: true });
   return { type, learningRate, momentum };
 }
+
+/**
+ * A job's distribution as a person reads it: "sync", or "local 4×16 (keep), outer nesterov
+ * lr 0.7 momentum 0.9" (K replicas × H inner steps). Takes a record's `spec.distribution` as
+ * stored: absent (a record from before the field) is sync.
+ */
+export function describeDistribution(value: unknown): string {
+  const d = value as Partial<Extract<DistributionSpec, { mode: "local" }>> | undefined;
+  if (d?.mode !== "local") return "sync";
+  const outer = d.outer;
+  const momentum = outer && outer.type !== "sgd" ? ` ${outer.type === "adam" ? "beta1" : "momentum"} ${outer.momentum}` : "";
+  return `local ${d.replicas}×${d.innerSteps} (${d.innerState ?? "keep"})${outer ? `, outer ${outer.type} lr ${outer.learningRate}${momentum}` : ""}`;
+}

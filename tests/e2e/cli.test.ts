@@ -57,6 +57,7 @@ describe("the edgeprop CLI against a real cluster", () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`${id} \\(moons-mlp\\): succeeded`));
     expect(status.stdout).toMatch(/bias\/variance: (high bias|high variance|high bias and high variance|good fit)/);
+    expect(status.stdout).toMatch(/^distribution: sync$/m);
     // What training cost on the link, as GET /v1/jobs/:id counts it.
     const { communication } = JSON.parse((await cli(["status", id, "--coordinator", coordinatorUrl, "--json"])).stdout);
     expect(communication.requests).toBeGreaterThan(0);
@@ -93,6 +94,20 @@ describe("the edgeprop CLI against a real cluster", () => {
     const uploaded = await cli(["dataset", "upload", csv, "--label", "label", "--coordinator", coordinatorUrl]);
     expect(uploaded.code, uploaded.stderr).toBe(0);
     expect(uploaded.stdout).toMatch(/uploaded tiny: id ds_[0-9a-f]+, 2 rows, 2 features, 2 classes/);
+  });
+
+  it("follows a local-mode job: each epoch line shows the rounds done, the report the distribution and the rounds", async () => {
+    const local = JSON.stringify({ mode: "local", replicas: 2, innerSteps: 3, innerState: "reset" });
+    const trained = await cli(["train", "docs/examples/moons-mlp.json", "--coordinator", coordinatorUrl, "--watch", "--set", `distribution=${local}`]);
+    expect(trained.code, trained.stderr).toBe(0);
+    const text = trained.stdout + trained.stderr;
+    const report = /^distribution: local 2×3 \(reset\), outer nesterov lr 0\.7 momentum 0\.9; (\d+)\/(\d+) rounds$/m.exec(text);
+    expect(report, text).not.toBeNull();
+    const total = Number(report![2]);
+    expect(Number(report![1])).toBe(total);
+    // moons-mlp trains 3 epochs, each with the same rounds: the epoch lines count a third of them at a time.
+    const epochs = [...text.matchAll(/^epoch (\d)\/3: .*, round (\d+)\/(\d+)$/gm)];
+    expect(epochs.map((e) => [Number(e[1]), Number(e[2]), Number(e[3])])).toEqual([1, 2, 3].map((e) => [e, (e * total) / 3, total]));
   });
 
   it("exits 2 with a one-line error for a bad spec, an unknown job and bad arguments", async () => {
@@ -134,6 +149,7 @@ describe("npm start", () => {
     expect(text).toMatch(/train +loss \S+ +error \d/);
     expect(text).toMatch(/test +loss \S+ +error \d/);
     expect(text).toMatch(/bias\/variance: /);
+    expect(text).toMatch(/^distribution: sync$/m);
     expect(text).toMatch(/^epoch 1\b.* ms\/step, [\d.]+ [KMG]?B\/example$/m);
     expect(text).toMatch(/communication: \d+ requests, [\d.]+ [KMG]?B sent, [\d.]+ [KMG]?B received, [\d.]+ [KMG]?B per example/);
     expect(text).toMatch(/model saved: \S+model\.msgpack/);
