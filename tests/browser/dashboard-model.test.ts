@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { EpochMetrics, JobSummary, StepMetrics } from "../../clients/sdk/mod.ts";
 import { compareHash, overlaySeries, plottedPoints } from "../../clients/dashboard/src/compare-model.ts";
 import { bestDevText, foldTrials } from "../../clients/dashboard/src/job-list-model.ts";
-import { communicationText, epochSeries, JobHistory, lossSeries } from "../../clients/dashboard/src/job-model.ts";
+import { communicationText, distributionText, epochSeries, JobHistory, lossSeries } from "../../clients/dashboard/src/job-model.ts";
 import { sortTrials, type Study, studyDimensions, studyMetric } from "../../clients/dashboard/src/study-model.ts";
 import { createDashboard } from "../../coordinator/dashboard.ts";
 
@@ -246,6 +246,21 @@ describe("createDashboard", () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe("distributionText", () => {
+  const progress = { epoch: 1, epochs: 3, step: 4, steps: 10, member: 0, members: 1 };
+  it("says sync (also for a record from before the field), or local K×H with the inner state, the outer optimizer and the rounds", () => {
+    expect(distributionText({ distribution: { mode: "sync" } }, progress)).toEqual({ mode: "sync", rounds: null });
+    expect(distributionText({}, progress)).toEqual({ mode: "sync", rounds: null });
+    const local = { mode: "local", replicas: 4, innerSteps: 16, innerState: "reset", outer: { type: "nesterov", learningRate: 0.7, momentum: 0.9 } };
+    expect(distributionText({ distribution: local }, { ...progress, rounds: { done: 5, total: 9 } }))
+      .toEqual({ mode: "local 4×16 (reset), outer nesterov lr 0.7 momentum 0.9", rounds: "round 5/9" });
+    const sgd = { ...local, innerState: "keep", outer: { type: "sgd", learningRate: 1, momentum: 0 } };
+    expect(distributionText({ distribution: sgd }, progress).mode).toBe("local 4×16 (keep), outer sgd lr 1");
+    const adam = { ...local, outer: { type: "adam", learningRate: 0.001, momentum: 0.9 } };
+    expect(distributionText({ distribution: adam }, progress).mode).toBe("local 4×16 (reset), outer adam lr 0.001 beta1 0.9");
   });
 });
 

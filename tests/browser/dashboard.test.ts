@@ -145,6 +145,7 @@ describe("dashboard", () => {
     expect(record.communication.requests).toBeGreaterThan(0);
     await until(() => page.textContent("#communication-totals"), (t) => t?.startsWith(`${record.communication.requests} requests, `) ?? false, "the final traffic");
     expect(await page.textContent("#bytes-per-example")).toMatch(/^[\d.]+ [KMG]?B per example$/);
+    expect(await page.textContent("#job-distribution")).toBe(" · sync");
     expect(await page.locator('#workers tr[data-healthy="true"]').count()).toBe(2);
     expect(await page.evaluate(() => (window as unknown as { mark: number }).mark)).toBe(42);
     await page.screenshot({ path: join(SCREENSHOTS, "job.png"), fullPage: true });
@@ -348,6 +349,24 @@ describe("dashboard", () => {
     await page.waitForSelector('#app[data-status="cancelled"]', { timeout: 20_000 });
     expect(await page.isDisabled("#cancel-study")).toBe(true);
     expect((await api(coordinator.url, `/v1/studies/${id}`, { token: TOKEN })).body.status).toBe("cancelled");
+    await page.close();
+  }, 60_000);
+
+  it("shows a local-mode job's distribution and its rounds done, as the record counts them", async () => {
+    const distribution = { mode: "local", replicas: 2, innerSteps: 5, outer: { type: "momentum", learningRate: 0.9, momentum: 0.5 } };
+    const submitted = await api(coordinator.url, "/v1/jobs", { body: { ...moons("local-rounds", 2), distribution }, token: TOKEN });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+    const id = submitted.body.id as string;
+    const page = await openSignedIn(`#/jobs/${id}`);
+    const mode = " · local 2×5 (keep), outer momentum lr 0.9 momentum 0.5";
+    // Live: a round count below the total while the job runs (or the final one if it was quicker than the page).
+    const live = await until(() => page.textContent("#job-distribution"), (t) => /^ · local .* · round \d+\/\d+$/.test(t ?? ""), "the first round count");
+    expect(live!.startsWith(`${mode} · round `)).toBe(true);
+    await page.waitForSelector('#app[data-status="succeeded"]', { timeout: 40_000 });
+    const record = await waitForJob(coordinator.url, id, 5_000, TOKEN);
+    // 75 steps an epoch in rounds of 5: 15 rounds an epoch, 30 in all.
+    expect(record.progress.rounds).toEqual({ done: 30, total: 30 });
+    await until(() => page.textContent("#job-distribution"), (t) => t === `${mode} · round 30/30`, "the final round count");
     await page.close();
   }, 60_000);
 });

@@ -3,7 +3,8 @@
  * the charts plot. Pure functions, so tests run them in Node.
  */
 import { ewa } from "../../../core/ewa.ts";
-import type { EpochMetrics, JobCommunication, StepMetrics } from "../../sdk/mod.ts";
+import { describeDistribution } from "../../../core/job/distribution.ts";
+import type { EpochMetrics, JobCommunication, Progress, StepMetrics } from "../../sdk/mod.ts";
 import * as format from "./format.ts";
 
 /**
@@ -142,4 +143,13 @@ export function communicationText(c: JobCommunication | null): { readonly perExa
   if (!c) return { perExample: "—", totals: "not counted for this job" };
   const perExample = c.bytesPerExample === null ? "—" : `${format.bytes(c.bytesPerExample)} per example`;
   return { perExample, totals: `${c.requests} requests, ${format.bytes(c.bytesSent)} sent, ${format.bytes(c.bytesReceived)} received` };
+}
+
+/**
+ * How a job spreads its work, for the header: its distribution ("sync", or "local 4×16 (keep),
+ * outer nesterov lr 0.7 momentum 0.9") and, in local mode, "round 3/12" (null in sync mode).
+ */
+export function distributionText(spec: Record<string, unknown>, progress: Progress): { readonly mode: string; readonly rounds: string | null } {
+  const r = progress.rounds;
+  return { mode: describeDistribution(spec.distribution), rounds: r ? `round ${r.done}/${r.total}` : null };
 }

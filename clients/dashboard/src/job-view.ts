@@ -16,7 +16,7 @@ import { compareHash } from "./compare-model.ts";
 import { h, replaceChildren } from "./dom.ts";
 import { saveFile } from "./download.ts";
 import * as format from "./format.ts";
-import { communicationText, epochSeries, JobHistory, lossSeries } from "./job-model.ts";
+import { communicationText, distributionText, epochSeries, JobHistory, lossSeries } from "./job-model.ts";
 import { progressFraction } from "./jobs-view.ts";
 import { errorText, poll, sleep, statusBadge, type ViewContext } from "./view.ts";
 
@@ -43,6 +43,7 @@ export function jobView(ctx: ViewContext, id: string): void {
   const status = h("span", { id: "job-status" });
   const progress = h("progress", { id: "job-progress", max: 1, value: 0 });
   const progressText = h("span", { class: "muted", id: "job-progress-text" });
+  const distribution = h("span", { class: "muted", id: "job-distribution" });
   const liveState = h("span", { class: "live", id: "live-state" });
   const cancel = h("button", { type: "button", id: "cancel-job", disabled: true }, "Cancel job");
   const download = h("button", { type: "button", id: "download-model", disabled: true }, "Download model");
@@ -69,7 +70,7 @@ export function jobView(ctx: ViewContext, id: string): void {
     root,
     h("p", {}, h("a", { href: "#/" }, "← Jobs")),
     h("div", { class: "job-header" }, title, status, liveState),
-    h("div", { class: "job-progress" }, progress, progressText),
+    h("div", { class: "job-progress" }, progress, progressText, distribution),
     h("div", { class: "actions" }, cancel, download, downloadCheckpoint, downloadCsv, h("a", { href: compareHash([id]), id: "compare-link" }, "Compare with other jobs")),
     banner,
     jobError,
@@ -280,6 +281,8 @@ export function jobView(ctx: ViewContext, id: string): void {
     const p = job.progress;
     progress.value = progressFraction(job);
     progressText.textContent = ` epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs} · step ${p.step}/${p.steps}${p.members > 1 ? ` · member ${p.member + 1}/${p.members}` : ""}`;
+    const spread = distributionText(job.spec, p);
+    distribution.textContent = ` · ${spread.mode}${spread.rounds ? ` · ${spread.rounds}` : ""}`;
     cancel.disabled = TERMINAL.has(job.status);
     download.disabled = job.status !== "succeeded";
     // A job has a checkpoint from its first epoch's end (or checkpointEvery steps) on; before that the API says 404.
