@@ -233,6 +233,7 @@ export function createApp(options: WorkerOptions): Hono {
       simd: backends.includes("wasm") && (await wasmSimd()),
       auth: secret === "" ? "none" : "hmac-sha256",
       authenticated,
+      inputCodes: true,
       limits: { ...limits },
     };
     return c.json(health);

@@ -40,6 +40,8 @@ export interface PoolCapacity {
   readonly workers: number;
   /** The smallest of each limit the healthy workers advertise (absent: no limit). */
   readonly limits: Partial<Pick<WorkerLimits, "maxParameters" | "maxExamples" | "maxActivations" | "maxChunkGradients" | "maxBodyBytes" | "maxRoundExamples">>;
+  /** Whether every healthy worker takes uint8 input codes (`inputCodes` in GET /v1/health); absent: no. */
+  readonly inputCodes?: boolean;
 }
 
 export type { WorkerStatus };

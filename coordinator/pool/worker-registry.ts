@@ -86,6 +86,7 @@ export class WorkerRegistry {
         // Optional in health replies: a worker that predates /v1/rounds does not bound them.
         maxRoundExamples: healthy.length ? Math.min(...healthy.map((w) => w.health!.limits.maxRoundExamples ?? Number.MAX_SAFE_INTEGER)) : undefined,
       },
+      inputCodes: healthy.length > 0 && healthy.every((w) => w.health!.inputCodes === true),
     };
   }
 

@@ -47,9 +47,12 @@ export function gatherBatch(data: PreparedData, rows: Int32Array, spec: JobSpec,
   return { inputs, labels: out, indices: rows, codes };
 }
 
-/** Rows [a, b) of a batch as a request carries them: its codes when it has them, else float32. */
-export function wireRows(batch: Batch & { readonly codes?: Uint8Array | null }, a: number, b: number, n: number): Float32Tensor | Uint8Tensor {
-  return batch.codes
+/**
+ * Rows [a, b) of a batch as a request carries them: its codes when it has them and `compact`
+ * (every worker takes codes: PoolCapacity.inputCodes), else float32.
+ */
+export function wireRows(batch: Batch & { readonly codes?: Uint8Array | null }, a: number, b: number, n: number, compact: boolean): Float32Tensor | Uint8Tensor {
+  return batch.codes && compact
     ? { shape: [b - a, n], dtype: "uint8", data: batch.codes.subarray(a * n, b * n) }
     : wireFloat32(batch.inputs.subarray(a * n, b * n), [b - a, n]);
 }

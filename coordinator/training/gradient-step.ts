@@ -49,12 +49,15 @@ export async function distributedGradient(
   const { batch } = input;
   const rows = batch.indices instanceof Int32Array ? batch.indices : Int32Array.from(batch.indices);
   const t0 = now();
-  const plannedShards = planShards(rows.length, spec.chunkSize, pool.capacity(), plan);
+  const capacity = pool.capacity();
+  const plannedShards = planShards(rows.length, spec.chunkSize, capacity, plan);
+  // Codes when the batch has them and every worker takes them; the rows' bits are the same either way.
+  const compact = "codes" in batch && batch.codes !== null && capacity.inputCodes === true;
   const totalChunks = Math.ceil(rows.length / spec.chunkSize);
   const n = plan.inputSize;
   const k = batch.labels.length / rows.length;
   const shards: GradientShard[] = plannedShards.map(({ rowStart: a, rowEnd: b, firstChunk }) => ({
-    inputs: wireRows(batch, a, b, n),
+    inputs: wireRows(batch, a, b, n, compact),
     labels: batch.labels instanceof Int32Array
       ? wireInt32(batch.labels.subarray(a, b), [b - a])
       : wireFloat32(batch.labels.subarray(a * k, b * k), [b - a, k]),
@@ -71,7 +74,7 @@ export async function distributedGradient(
       deterministic: spec.deterministic,
       totalChunks,
       backend: spec.workers.backend,
-      ...input.decoding,
+      ...(compact ? input.decoding : {}),
     },
     shards,
   };

@@ -151,7 +151,10 @@ export function localRounds(options: RunnerContext): EpochRunner {
     const rounds = startRounds(s);
     const t0 = now();
     const stepRows = Array.from({ length: count }, (_, h) => order.subarray((first + h) * spec.batchSize, Math.min((first + h + 1) * spec.batchSize, order.length)));
-    const perRequest = stepsPerRequest(spec, plan, pool.capacity().limits, spec.batchSize / K);
+    const capacity = pool.capacity();
+    const perRequest = stepsPerRequest(spec, plan, capacity.limits, spec.batchSize / K);
+    // Codes when the data has them and every worker takes them; the rows' bits are the same either way.
+    const compact = data.inputCodes !== null && capacity.inputCodes === true;
     let planMs = now() - t0;
     const pass = { encode: 0, transfer: 0, compute: 0, decode: 0 };
     // Each replica's state as the segments hand it on.
@@ -175,7 +178,7 @@ export function localRounds(options: RunnerContext): EpochRunner {
         const batch = gatherBatch(data, rows, spec, s.epoch, s.seed);
         const k = batch.labels.length / rows.length;
         return {
-          inputs: wireRows(batch, 0, rows.length, inputWidth),
+          inputs: wireRows(batch, 0, rows.length, inputWidth, compact),
           labels: batch.labels instanceof Int32Array ? wireInt32(batch.labels, [rows.length]) : wireFloat32(batch.labels, [rows.length, k]),
           indices: wireInt32(rows, [rows.length]),
           stepExamples: wireInt32(Int32Array.from(parts, (p) => p.length), [parts.length]),
@@ -198,7 +201,7 @@ export function localRounds(options: RunnerContext): EpochRunner {
           // The first segment's replicas all start from θ: sent once in the shared context.
           ...(h0 === 0 ? { parameters: wireTensors(plan.parameters, s.params), batchNorm: wireTensors(plan.batchNormState, s.batchNorm) } : {}),
           backend: spec.workers.backend,
-          ...decoding,
+          ...(compact ? decoding : {}),
         },
         shards,
       };

@@ -348,6 +348,11 @@ export const HealthResponseSchema = v.object({
    * absent from workers that predate signed health checks.
    */
   authenticated: v.optional(v.boolean()),
+  /**
+   * Whether training requests may carry uint8 input codes (`inputValues`, `inputNormalization`):
+   * absent from workers that predate them, which the coordinator then sends float32 rows.
+   */
+  inputCodes: v.optional(v.boolean()),
   limits: LimitsSchema,
 });
 export type HealthResponse = v.InferOutput<typeof HealthResponseSchema>;

@@ -46,6 +46,9 @@ const baseJob = {
 let digits: Awaited<ReturnType<typeof loadMnist>>;
 let server: ReturnType<typeof serve>;
 let url = "";
+/** A worker as one from before input codes: its health reply has no `inputCodes`. */
+let older: ReturnType<typeof serve>;
+let olderUrl = "";
 
 beforeAll(async () => {
   await useBackend("cpu");
@@ -54,11 +57,25 @@ beforeAll(async () => {
   server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise<void>((resolve) => server.once("listening", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  older = serve({
+    fetch: async (request: Request) => {
+      const response = await app.fetch(request);
+      if (new URL(request.url).pathname !== "/v1/health") return response;
+      const { inputCodes: _, ...health } = await response.json();
+      return Response.json(health, { status: response.status });
+    },
+    port: 0,
+    hostname: "127.0.0.1",
+  });
+  await new Promise<void>((resolve) => older.once("listening", resolve));
+  olderUrl = `http://127.0.0.1:${(older.address() as AddressInfo).port}`;
 }, 60_000);
 
 afterAll(async () => {
-  (server as unknown as { closeAllConnections(): void }).closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  for (const s of [server, older]) {
+    (s as unknown as { closeAllConnections(): void }).closeAllConnections();
+    await new Promise((resolve) => s.close(resolve));
+  }
 });
 
 /** A pool that records the dtype of every shard's inputs before passing the task on. */
@@ -132,14 +149,14 @@ describe("a worker given codes", () => {
     const common = { protocol: PROTOCOL as typeof PROTOCOL, model: plan.spec, parameters, labels: wireInt32(batch.labels as Int32Array, [20]), indices: wireInt32(rows, [20]), chunkSize: 10, step: 4, seed: spec.seed, deterministic: true };
     const gradients = { ...common, firstChunk: 0, totalChunks: 2 };
     const asFloat = await computeGradientShard({ ...gradients, inputs: wireFloat32(batch.inputs, [20, n]) });
-    const asCodes = await computeGradientShard({ ...gradients, ...inputDecoding(data), inputs: wireRows(batch, 0, 20, n) });
+    const asCodes = await computeGradientShard({ ...gradients, ...inputDecoding(data), inputs: wireRows(batch, 0, 20, n, true) });
     expect(asCodes).toEqual(asFloat);
     const round = {
       ...common, batchNorm, optimizer: spec.optimizer, stepExamples: wireInt32(Int32Array.of(10, 10), [2]),
       learningRates: wireFloat64(Float64Array.of(0.01, 0.005), [2]), penaltyExamples: wireInt32(Int32Array.of(20, 20), [2]),
     };
     const roundFloat = await computeRoundShard({ ...round, inputs: wireFloat32(batch.inputs, [20, n]) });
-    const roundCodes = await computeRoundShard({ ...round, ...inputDecoding(data), inputs: wireRows(batch, 0, 20, n) });
+    const roundCodes = await computeRoundShard({ ...round, ...inputDecoding(data), inputs: wireRows(batch, 0, 20, n, true) });
     const data32 = (tensors: Record<string, { data: Float32Array }>) => Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.data]));
     expectSameBits(data32(roundCodes.parameters), data32(roundFloat.parameters));
     expectSameBits(data32(roundCodes.batchNorm), data32(roundFloat.batchNorm));
@@ -152,7 +169,7 @@ describe("a worker given codes", () => {
     const batch = gatherBatch(data, rows, spec, 0, spec.seed);
     const n = plan.inputSize;
     const decoding = inputDecoding(data);
-    const request = { protocol: PROTOCOL, model: plan.spec, parameters, labels: wireInt32(batch.labels as Int32Array, [10]), indices: wireInt32(rows, [10]), chunkSize: 10, step: 0, seed: 0, ...decoding, inputs: wireRows(batch, 0, 10, n) };
+    const request = { protocol: PROTOCOL, model: plan.spec, parameters, labels: wireInt32(batch.labels as Int32Array, [10]), indices: wireInt32(rows, [10]), chunkSize: 10, step: 0, seed: 0, ...decoding, inputs: wireRows(batch, 0, 10, n, true) };
     const std = decoding.inputNormalization!.kind === "standardize" ? decoding.inputNormalization!.std : null;
     const cases: [string, object][] = [
       ["inputValues", { ...request, inputs: wireFloat32(batch.inputs, [10, n]) }],
@@ -189,6 +206,24 @@ describe("a job", () => {
       expect(floatHttp.communication.bytesSent - codes.communication.bytesSent).toBeGreaterThan(0.9 * 3 * 784 * examples);
     } finally {
       pool.close();
+    }
+  }, 120_000);
+
+  it("sends float32 rows, with the same bits, while any worker's health does not say it takes codes", async () => {
+    const current = new HttpPool([url], { secret: SECRET });
+    const mixed = new HttpPool([url, olderUrl], { secret: SECRET });
+    await Promise.all([current.start(), mixed.start()]);
+    try {
+      expect(current.capacity().inputCodes).toBe(true);
+      expect(mixed.capacity()).toMatchObject({ workers: 2, inputCodes: false });
+      const codes = await trainWith(syncJob, current);
+      const floats = await trainWith(syncJob, mixed);
+      expect(codes.dtypes).toEqual(["uint8"]);
+      expect(floats.dtypes).toEqual(["float32"]);
+      expectSameBits(codes.result.members[0].params, floats.result.members[0].params);
+    } finally {
+      current.close();
+      mixed.close();
     }
   }, 120_000);
 
