@@ -9,10 +9,26 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+// In the repository this file is TypeScript (run by tsx or Deno) and so are the programs it starts;
+// in the installed `edgeprop` package it is dist/deploy/local-cluster.js, next to the compiled
+// coordinator, and the worker's files are in the @edgeprop/worker package.
+const compiled = import.meta.url.endsWith(".js");
+
+/** The folder of the edgeprop package: the repository, or where npm installed `edgeprop`. */
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), compiled ? "../.." : "..");
+
+/** A program file given by its repository path without extension (e.g. `coordinator/entry/node`). */
+function programFile(path: string): string {
+  if (!compiled) return join(repoRoot, `${path}.ts`);
+  const worker = /^edge-functions\/(.*)$/.exec(path);
+  return worker ? createRequire(import.meta.url).resolve(`@edgeprop/worker/${worker[1]}.js`) : join(repoRoot, "dist", `${path}.js`);
+}
+
+/** Node flags that let Node run the program files: tsx for the TypeScript sources, none for compiled ones. */
+const nodeFlags = compiled ? [] : ["--import", "tsx"];
 
 export type WorkerRuntime = "deno" | "node" | "workerd";
 export type ServerRuntime = "deno" | "node";
@@ -31,18 +47,20 @@ export function workerCommandLine(runtime: WorkerRuntime, host: string, port: nu
   switch (runtime) {
     case "deno":
       // Least privilege: the network on the listening host, reading the tfjs .wasm files, the environment.
-      return { file: denoBinary(), args: ["run", `--allow-net=${host}`, "--allow-read", "--allow-env", join(repoRoot, "edge-functions/entry/deno.ts"), ...where] };
+      return { file: denoBinary(), args: ["run", `--allow-net=${host}`, "--allow-read", "--allow-env", programFile("edge-functions/entry/deno"), ...where] };
     case "node":
-      return { file: process.execPath, args: ["--import", "tsx", join(repoRoot, "edge-functions/entry/node.ts"), ...where] };
+      return { file: process.execPath, args: [...nodeFlags, programFile("edge-functions/entry/node"), ...where] };
     case "workerd":
+      // serve.mjs runs the workerd build under miniflare, a development tool of the repository.
+      if (compiled) throw new Error("Workers on workerd run from the repository (`npm run build` there); the @edgeprop/worker package ships their workerd build for wrangler");
       return { file: process.execPath, args: [join(repoRoot, "deploy/cloudflare/serve.mjs"), ...where] };
   }
 }
 
 /** The command that serves the coordinator (extra flags such as `--port`, `--workers` appended by the caller). */
 export function coordinatorCommandLine(runtime: ServerRuntime): { file: string; args: string[] } {
-  if (runtime === "deno") return { file: denoBinary(), args: ["run", ...COORDINATOR_DENO_PERMISSIONS, join(repoRoot, "coordinator/entry/deno.ts")] };
-  return { file: process.execPath, args: ["--import", "tsx", join(repoRoot, "coordinator/entry/node.ts")] };
+  if (runtime === "deno") return { file: denoBinary(), args: ["run", ...COORDINATOR_DENO_PERMISSIONS, programFile("coordinator/entry/deno")] };
+  return { file: process.execPath, args: [...nodeFlags, programFile("coordinator/entry/node")] };
 }
 
 export interface ManagedProcess {
@@ -147,7 +165,8 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<C
   const env: NodeJS.ProcessEnv = { ...process.env, EDGEPROP_WORKER_SECRET: secret, NO_COLOR: "1" };
   delete env.EDGEPROP_INSECURE;
   if (options.apiToken) env.EDGEPROP_API_TOKEN = options.apiToken;
-  const dataDir = options.dataDir ?? join(process.cwd(), ".edgeprop");
+  // Absolute: the processes run in the package's folder (repoRoot), the path is the caller's.
+  const dataDir = resolve(options.dataDir ?? ".edgeprop");
   const start = { ownProcessGroup: true, signal: options.signal };
   const workers: ManagedProcess[] = [];
   let coordinator: ManagedProcess | undefined;

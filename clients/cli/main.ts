@@ -4,6 +4,7 @@
  * invalid spec). Errors go to stderr in one line that says what to do.
  */
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { EdgepropError } from "../sdk/mod.ts";
 import { clusterCommand } from "./commands/cluster.ts";
@@ -25,7 +26,8 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+// By the package's own name: this file is clients/cli/main.ts in the repository, dist/clients/cli/main.js installed.
+const { version } = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("edgeprop/package.json"), "utf8")) as { version: string };
 
 const program = new Command("edgeprop")
   .description("Train neural networks on edge functions: coordinator, workers and tools.")

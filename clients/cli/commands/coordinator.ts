@@ -1,4 +1,5 @@
 /** `edgeprop coordinator`: serves the coordinator in the foreground (Deno by default). */
+import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import { coordinatorCommandLine, type ServerRuntime } from "../../../deploy/local-cluster.ts";
 import { runForeground } from "../server-process.ts";
@@ -13,7 +14,8 @@ export function coordinatorCommand(): Command {
     .option("--workers <urls>", "comma-separated worker URLs for jobs that name none (EDGEPROP_WORKERS)")
     .action(async (options: { runtime: ServerRuntime; port: string; host: string; dataDir: string; workers?: string }) => {
       const command = coordinatorCommandLine(options.runtime);
-      command.args.push("--port", options.port, "--host", options.host, "--data-dir", options.dataDir);
+      // resolve(): the process runs in the package's folder, the path is relative to where this command runs.
+      command.args.push("--port", options.port, "--host", options.host, "--data-dir", resolve(options.dataDir));
       if (options.workers) command.args.push("--workers", options.workers);
       process.exitCode = await runForeground(command, "coordinator");
     });

@@ -7,7 +7,7 @@
 import { writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { Command, Option } from "commander";
-import { rankTrials, StudiesClient, type Study, type StudyTrial } from "../../sdk/studies.ts";
+import { rankTrials, StudiesClient, type Study, type StudyTrial } from "../../sdk/mod.ts";
 import { coordinatorOption } from "../coordinator-client.ts";
 import { readJsonFile } from "../read-json.ts";
 import { UsageError } from "../usage-error.ts";
