@@ -29,7 +29,7 @@ import { writeSection } from "./results.ts";
 import { checkLines, type Link, type MeasuredConstants, type PassConstants } from "./scaling-model.ts";
 
 const args = process.argv.slice(2);
-const ROUNDS = args.includes("--rounds") ? Number(args[args.indexOf("--rounds") + 1]) : 2;
+const ROUNDS = args.includes("--rounds") ? Number(args[args.indexOf("--rounds") + 1]) : 3;
 const SECRET = "bench-secret-0123456789abcdef";
 const EPOCHS = 5;
 /** Dev error to reach: both modes get there in 3–4 epochs of the 6,000 training digits. */
