@@ -121,6 +121,16 @@ describe("input codes", () => {
     expect(Buffer.from(decoded.buffer).equals(Buffer.from(data.train.features.buffer, data.train.features.byteOffset, data.train.features.byteLength))).toBe(true);
   });
 
+  it("decode to the split's bits with minmax scaling and with no normalization too, whose context then has no statistics", () => {
+    for (const normalize of ["minmax", "none"] as const) {
+      const spec = parseJobSpec({ ...baseJob, dataset: { ...baseJob.dataset, normalize } });
+      const data = prepareData(digits, spec, planModel(spec.model));
+      const decoded = decodeInputs(data.inputCodes!.codes, data.inputCodes!.values, data.normalization);
+      expect(Buffer.from(decoded.buffer).equals(Buffer.from(data.train.features.buffer, data.train.features.byteOffset, data.train.features.byteLength)), normalize).toBe(true);
+      expect(inputDecoding(data).inputNormalization?.kind, normalize).toBe(normalize === "none" ? undefined : "minmax");
+    }
+  });
+
   it("are null past 256 distinct values or with augmentation noise, keep −0 apart from 0, and put +0 first for shifts", () => {
     expect(fitInputCodes(Float32Array.from({ length: 300 }, (_, i) => i))).toBeNull();
     expect(fitInputCodes(Float32Array.from({ length: 256 }, (_, i) => i))!.values.length).toBe(256);
