@@ -270,8 +270,9 @@ function summary(job: JobRecord) {
     progress: job.progress,
     epochsDone: epochsDone(job.progress),
     bestDev: job.bestDev,
-    // A classifier's bestDev is its dev error, a regression's its dev loss (job-run.ts).
-    bestDevMetric: job.spec.model.output === "linear" ? "devLoss" : "devError",
+    // A classifier's bestDev is its dev error, a regression's its dev loss (job-run.ts). A damaged
+    // record's spec is empty (job-store.ts damagedJobRecord).
+    bestDevMetric: job.spec.model?.output === "linear" ? "devLoss" : "devError",
     createdAt: job.createdAt,
     startedAt: job.startedAt,
     finishedAt: job.finishedAt,

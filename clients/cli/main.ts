@@ -16,6 +16,7 @@ import { gradcheckCommand } from "./commands/gradcheck.ts";
 import { cancelCommand, continueCommand, jobsCommand, predictCommand, statusCommand, trainCommand, watchCommand } from "./commands/jobs.ts";
 import { studyCommand, tuneCommand } from "./commands/tune.ts";
 import { workerCommand } from "./commands/worker.ts";
+import { ValidationError } from "../../core/validation-error.ts";
 import { UsageError } from "./usage-error.ts";
 
 // `edgeprop jobs | head`: once the reader has gone there is no one to tell; end quietly, as Unix tools do.
@@ -73,7 +74,8 @@ try {
     const hint = error.status === 0 ? " (is it running? start one with `npx edgeprop cluster up`)" : "";
     console.error(`edgeprop: ${error.message}${hint}`);
     process.exitCode = error.status >= 400 && error.status < 500 ? 2 : 1;
-  } else if (error instanceof UsageError || error instanceof TypeError || error instanceof RangeError) {
+  } else if (error instanceof UsageError || error instanceof ValidationError) {
+    // A bad argument or a bad spec checked here (gradcheck): the user's to fix.
     console.error(`edgeprop: ${(error as Error).message}`);
     process.exitCode = 2;
   } else {

@@ -95,6 +95,16 @@ export class JobManager {
     if (urls.length === 0) {
       throw new HttpError(400, "no_workers", "'workers.urls' is empty and the coordinator has no default workers (start it with --workers or EDGEPROP_WORKERS)", { field: "workers.urls" });
     }
+    const accepted = await this.#prepare(spec);
+    await this.#checkFitsWorkers(spec, accepted.plan, urls);
+    return accepted;
+  }
+
+  /**
+   * The plan and dataset of a spec, checked against each other: what a stored job, accepted
+   * before, needs to run again (its workers are settled when it runs: job-run.ts).
+   */
+  async #prepare(spec: JobSpec): Promise<AcceptedJob> {
     const plan = planModel(spec.model);
     let dataset: Dataset;
     try {
@@ -104,7 +114,6 @@ export class JobManager {
       throw error;
     }
     checkDataFits(dataset, spec, plan);
-    await this.#checkFitsWorkers(spec, plan, urls);
     return { spec, plan, dataset };
   }
 
@@ -211,9 +220,9 @@ export class JobManager {
       let checkpoint: Checkpoint | null;
       let accepted: AcceptedJob;
       try {
-        // The stored spec was valid when accepted; parsing it again checks what was read from disk.
-        accepted = await this.#accept(parseJobSpec(job.spec));
         checkpoint = await this.#resumePoint(job.id);
+        // The stored spec was valid when accepted; parsing it again checks what was read from disk.
+        accepted = await this.#prepare(parseJobSpec(job.spec));
       } catch (error) {
         const message = `cannot resume: ${error instanceof Error ? error.message : String(error)}`;
         console.error(`coordinator: job ${job.id} ${message}`);

@@ -59,7 +59,8 @@ export class StoreError extends Error {
  */
 export function damagedJobRecord(id: string, message: string, createdAt: string): JobRecord {
   return {
-    // The spec could not be read: an empty object, so that clients reading fields of it do not trip.
+    // The spec could not be read: an empty object, so that clients reading fields of it do not
+    // trip; code that reads a record's spec must allow for it (only failed records have one).
     id, name: id, status: "failed", spec: {} as JobSpec, createdAt, startedAt: null, finishedAt: null,
     progress: { epoch: 0, epochs: 0, step: 0, steps: 0, member: 0, members: 0 },
     metrics: { trainLoss: null, trainError: null, devLoss: null, devError: null, testLoss: null, testError: null },

@@ -1,3 +1,4 @@
+import { ValidationError } from "../../core/validation-error.ts";
 import { describe, expect, it } from "vitest";
 import { ewa, smooth } from "../../core/ewa.ts";
 
@@ -62,7 +63,7 @@ describe("ewa", () => {
   });
 
   it("validates β and biasCorrection", () => {
-    expect(() => ewa({ beta: 1 })).toThrow(new RangeError("Cannot create ewa: 'beta' must be in [0, 1), current value is 1"));
+    expect(() => ewa({ beta: 1 })).toThrow(new ValidationError("beta", "Cannot create ewa: 'beta' must be in [0, 1), current value is 1"));
     expect(() => smooth([1], { beta: -0.1 })).toThrow(/Cannot smooth: 'beta'.*-0.1/);
     expect(() => ewa({ biasCorrection: "yes" as unknown as boolean })).toThrow(TypeError);
   });

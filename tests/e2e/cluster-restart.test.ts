@@ -3,9 +3,10 @@
  * process group, as a terminal sends it) leaves the running job resumable, the next `cluster up`
  * (new worker ports) resumes it to success, and SIGTERM leaves none of the CLI's processes behind.
  */
+import { FileStore } from "../../coordinator/store/file-store.ts";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,8 +55,9 @@ function running(pid: number): boolean {
   }
 }
 
-async function storedStatus(id: string): Promise<string> {
-  return JSON.parse(await readFile(join(dir, "data", "jobs", id, "job.json"), "utf8")).status;
+/** The job's status as stored on disk (read the way the coordinator reads it: the files carry a checksum header). */
+async function storedStatus(id: string): Promise<string | undefined> {
+  return (await new FileStore(join(dir, "data")).getJob(id))?.status;
 }
 
 const job = {
