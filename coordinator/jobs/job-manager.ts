@@ -22,7 +22,7 @@ import type { MetricsEntry } from "../training/trainer.ts";
 import { JobEvents } from "./events.ts";
 import { isTimedJobId, newJobId } from "./job-id.ts";
 import { type AcceptedJob, type Checkpoint, decodeCheckpoint, type RunEntry, runJob } from "./job-run.ts";
-import { decodeArtifact, type ModelArtifact, predict } from "./model-artifact.ts";
+import { decodeArtifact, encodeArtifact, type ModelArtifact, predict } from "./model-artifact.ts";
 import { PoolRegistry } from "./pool-registry.ts";
 
 export interface JobManagerOptions {
@@ -328,12 +328,18 @@ export class JobManager {
     this.#pools.close();
   }
 
+  /** A job's model: the trained artifact, or while it runs the model of its last checkpoint. */
   async model(id: string): Promise<ModelArtifact | null> {
+    const snapshot = this.#running.get(id)?.snapshot;
+    if (snapshot) return snapshot;
     const bytes = await this.#store.getModel(id);
     return bytes ? decodeArtifact(bytes) : null;
   }
 
+  /** The MessagePack bytes of `model(id)`. */
   async modelBytes(id: string): Promise<Uint8Array | null> {
+    const snapshot = this.#running.get(id)?.snapshot;
+    if (snapshot) return encodeArtifact(snapshot);
     return this.#store.getModel(id);
   }
 
@@ -350,7 +356,7 @@ export class JobManager {
   }
 
   #start(initial: JobRecord, job: AcceptedJob, checkpoint: Checkpoint | null): void {
-    const entry: RunEntry & { done: Promise<void> } = { controller: new AbortController(), record: initial, done: Promise.resolve() };
+    const entry: RunEntry & { done: Promise<void> } = { controller: new AbortController(), record: initial, snapshot: null, done: Promise.resolve() };
     this.#running.set(initial.id, entry);
     const context = { store: this.#store, events: this.events, pools: this.#pools, fail: (record: JobRecord, message: string) => this.#fail(record, message) };
     // runJob records every failure on the job; what escapes it is logged, never left to kill the process.

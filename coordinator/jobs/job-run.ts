@@ -45,6 +45,18 @@ export function decodeCheckpoint(bytes: Uint8Array, id: string): Checkpoint {
 export interface RunEntry {
   readonly controller: AbortController;
   record: JobRecord;
+  /** The model as of the job's last checkpoint while it runs (null before the first). */
+  snapshot: ModelArtifact | null;
+}
+
+/**
+ * The model of a checkpoint: the finished ensemble members and the one in training with its
+ * parameters so far, so that a running job's model can be downloaded, exported and used.
+ */
+function snapshotOf(state: TrainState, base: Omit<ModelArtifact, "members">): ModelArtifact {
+  const members = state.finished.map((m) => ({ parameters: m.params, batchNorm: m.batchNorm }));
+  if (state.current) members.push({ parameters: state.current.params, batchNorm: state.current.batchNorm });
+  return { ...base, members };
 }
 
 export interface JobRunContext {
@@ -78,6 +90,8 @@ export async function runJob(entry: RunEntry, job: AcceptedJob, checkpoint: Chec
     const workers = spec.workers.urls.length === 0 && pools.defaultWorkers.length > 0 ? pools.defaultWorkers : entry.record.workers;
     await update({ status: "running", startedAt: entry.record.startedAt ?? new Date().toISOString(), error: null, workers, earlyStopping: null }, true);
     const data = prepareData(dataset, spec, plan);
+    const base = { spec, normalization: data.normalization, classNames: dataset.labels.kind === "classes" ? dataset.labels.classes : null };
+    if (checkpoint) entry.snapshot = snapshotOf(checkpoint.state, base);
     const pool = await pools.forJob(workers, spec);
     if (pool.capacity().workers === 0) {
       throw new TrainingError(`no healthy worker among ${workers.join(", ")}`);
@@ -129,16 +143,11 @@ export async function runJob(entry: RunEntry, job: AcceptedJob, checkpoint: Chec
         await flush();
         await store.putCheckpoint(id, encodeCheckpoint({ state, metricsCount }));
         await store.putJob(entry.record);
+        entry.snapshot = snapshotOf(state, base);
       },
     });
     await flush();
-    const labels = dataset.labels;
-    const artifact: ModelArtifact = {
-      spec,
-      members: result.members.map((m) => ({ parameters: m.params, batchNorm: m.batchNorm })),
-      normalization: data.normalization,
-      classNames: labels.kind === "classes" ? labels.classes : null,
-    };
+    const artifact: ModelArtifact = { ...base, members: result.members.map((m) => ({ parameters: m.params, batchNorm: m.batchNorm })) };
     await store.putModel(id, encodeArtifact(artifact));
     const { metrics, diagnosis, earlyStopping } = result;
     await update({ status: "succeeded", finishedAt: new Date().toISOString(), metrics, diagnosis, earlyStopping }, true);
