@@ -82,7 +82,9 @@ export async function computePlannedRound({ request, plan, inner }: PlannedRound
   return {
     parameters: wireTensors(plan.parameters, params),
     batchNorm: wireTensors(plan.batchNormState, batchNorm),
-    innerState: { step, moments: Object.fromEntries(Object.entries(moments).map(([name, t]) => [name, wireTensors(plan.parameters, t)])) },
+    ...(request.returnInnerState === false ? {} : {
+      innerState: { step, moments: Object.fromEntries(Object.entries(moments).map(([name, t]) => [name, wireTensors(plan.parameters, t)])) },
+    }),
     steps: { count: wireInt32(count, [steps]), loss: wireFloat64(loss, [steps]), correct: wireInt32(correct, [steps]), skipped: wireInt32(skipped, [steps]) },
   };
 }

@@ -116,6 +116,8 @@ export interface RoundContext extends InputDecoding {
   readonly penaltyExamples: Int32Tensor;
   readonly parameters?: WireTensors;
   readonly batchNorm?: WireTensors;
+  /** False where the coordinator will not use the replies' inner state (absent: they carry it). */
+  readonly returnInnerState?: false;
   readonly backend?: BackendName;
 }
 

@@ -234,6 +234,7 @@ export function createApp(options: WorkerOptions): Hono {
       auth: secret === "" ? "none" : "hmac-sha256",
       authenticated,
       inputCodes: true,
+      returnInnerState: true,
       limits: { ...limits },
     };
     return c.json(health);

@@ -17,7 +17,7 @@ export class InProcessPool implements WorkerPool {
   }
 
   capacity(): PoolCapacity {
-    return { workers: this.#workers, limits: {}, inputCodes: true };
+    return { workers: this.#workers, limits: {}, inputCodes: true, returnInnerState: true };
   }
 
   runStep(task: StepTask, options: RunOptions<GradientShardResult>) {

@@ -42,6 +42,8 @@ export interface PoolCapacity {
   readonly limits: Partial<Pick<WorkerLimits, "maxParameters" | "maxExamples" | "maxActivations" | "maxChunkGradients" | "maxBodyBytes" | "maxRoundExamples">>;
   /** Whether every healthy worker takes uint8 input codes (`inputCodes` in GET /v1/health); absent: no. */
   readonly inputCodes?: boolean;
+  /** Whether every healthy worker honours `returnInnerState: false` in round requests (GET /v1/health); absent: no. */
+  readonly returnInnerState?: boolean;
 }
 
 export type { WorkerStatus };

@@ -87,6 +87,7 @@ export class WorkerRegistry {
         maxRoundExamples: healthy.length ? Math.min(...healthy.map((w) => w.health!.limits.maxRoundExamples ?? Number.MAX_SAFE_INTEGER)) : undefined,
       },
       inputCodes: healthy.length > 0 && healthy.every((w) => w.health!.inputCodes === true),
+      returnInnerState: healthy.length > 0 && healthy.every((w) => w.health!.returnInnerState === true),
     };
   }
 

@@ -118,8 +118,14 @@ function replicaMean(parts: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-function innerFromReply(reply: RoundShardResult): InnerState {
-  return { step: reply.innerState.step, moments: Object.fromEntries(Object.entries(reply.innerState.moments).map(([k, t]) => [k, tensorData(t)])) };
+/** A reply's inner state; null where the request left it out. A reply that lacks one it was asked for is an error. */
+function innerFromReply(reply: RoundShardResult, asked: boolean, replica: number): InnerState | null {
+  const inner = reply.innerState;
+  if (!inner) {
+    if (asked) throw new TrainingError(`Replica ${replica}'s round reply has no innerState, which the next request needs`);
+    return null;
+  }
+  return { step: inner.step, moments: Object.fromEntries(Object.entries(inner.moments).map(([k, t]) => [k, tensorData(t)])) };
 }
 
 /** The runner of local mode (trainer.ts dispatches on `distribution.mode`). */
@@ -155,6 +161,8 @@ export function localRounds(options: RunnerContext): EpochRunner {
     const perRequest = stepsPerRequest(spec, plan, capacity.limits, spec.batchSize / K);
     // Codes when the data has them and every worker takes them; the rows' bits are the same either way.
     const compact = data.inputCodes !== null && capacity.inputCodes === true;
+    // With `reset`, the last segment's inner states are dropped: asked for only from workers that may leave them out.
+    const dropsLastInner = dist.innerState === "reset" && capacity.returnInnerState === true;
     let planMs = now() - t0;
     const pass = { encode: 0, transfer: 0, compute: 0, decode: 0 };
     // Each replica's state as the segments hand it on.
@@ -187,6 +195,7 @@ export function localRounds(options: RunnerContext): EpochRunner {
         };
       });
       const globalFirst = s.globalStep + h0;
+      const returnInner = !(dropsLastInner && h1 === count);
       const task: RoundTask = {
         context: {
           model: plan.spec,
@@ -200,6 +209,7 @@ export function localRounds(options: RunnerContext): EpochRunner {
           penaltyExamples: wireInt32(Int32Array.from(segment, (rows) => rows.length), [segment.length]),
           // The first segment's replicas all start from θ: sent once in the shared context.
           ...(h0 === 0 ? { parameters: wireTensors(plan.parameters, s.params), batchNorm: wireTensors(plan.batchNormState, s.batchNorm) } : {}),
+          ...(returnInner ? {} : { returnInnerState: false as const }),
           backend: spec.workers.backend,
           ...(compact ? decoding : {}),
         },
@@ -222,7 +232,7 @@ export function localRounds(options: RunnerContext): EpochRunner {
           st.loss += reply.steps.loss.data[h];
           st.skipped ||= skipped;
         }
-        return { params: tensorData(reply.parameters), batchNorm: tensorData(reply.batchNorm), inner: innerFromReply(reply), consecutiveSkipped: consecutive };
+        return { params: tensorData(reply.parameters), batchNorm: tensorData(reply.batchNorm), inner: innerFromReply(reply, returnInner, r), consecutiveSkipped: consecutive };
       });
     }
     const t2 = now();

@@ -263,6 +263,12 @@ export const RoundRequestSchema = v.strictObject({
   /** The inner optimizer (the job's `optimizer`); its learningRate is replaced by `learningRates`. */
   optimizer: optimizerSpec,
   innerState: v.optional(InnerStateSchema),
+  /**
+   * Whether the reply carries the replica's inner state (default true). The coordinator says false
+   * where it will not use it (`innerState: "reset"`, a round's last request): Adam's two moments
+   * are as large as the parameters. Only to workers whose /v1/health says `returnInnerState`.
+   */
+  returnInnerState: v.optional(v.boolean()),
   /** The job's L2/L1 penalty (core/model/regularization.ts). */
   regularization: v.optional(v.strictObject({ l2: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))), l1: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))) })),
   /** float32 [E, ...input] (or uint8 codes, as in /v1/gradients): the rows of every step of this request, step after step. */
@@ -305,7 +311,8 @@ export const RoundResponseSchema = v.object({
   /** The replica's parameters after the request's last step. */
   parameters: named(float32Tensor),
   batchNorm: v.record(v.string(), float32Tensor),
-  innerState: v.object({ step: count, moments: v.record(v.string(), named(float32Tensor)) }),
+  /** Absent when the request said `returnInnerState: false`. */
+  innerState: v.optional(v.object({ step: count, moments: v.record(v.string(), named(float32Tensor)) })),
   steps: StepStatsSchema,
   timing: TimingSchema,
 });
@@ -353,6 +360,11 @@ export const HealthResponseSchema = v.object({
    * absent from workers that predate them, which the coordinator then sends float32 rows.
    */
   inputCodes: v.optional(v.boolean()),
+  /**
+   * Whether round requests may say `returnInnerState: false`: absent from workers that predate it
+   * (their strict schema would refuse the field), which the coordinator then never sends it.
+   */
+  returnInnerState: v.optional(v.boolean()),
   limits: LimitsSchema,
 });
 export type HealthResponse = v.InferOutput<typeof HealthResponseSchema>;

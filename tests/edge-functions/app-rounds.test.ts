@@ -73,8 +73,8 @@ describe("POST /v1/rounds", () => {
     expect(got.parameters).toEqual(expected.parameters);
     expect(got.batchNorm).toEqual(expected.batchNorm);
     expect(got.innerState).toEqual(expected.innerState);
-    expect(got.innerState.step).toBe(4);
-    expect(Object.keys(got.innerState.moments).sort()).toEqual(["s", "v"]);
+    expect(got.innerState?.step).toBe(4);
+    expect(Object.keys(got.innerState?.moments ?? {}).sort()).toEqual(["s", "v"]);
     expect(Array.from(got.steps.count.data)).toEqual(STEPS);
     expect(Array.from(got.steps.skipped.data)).toEqual([0, 0, 0, 0]);
     expect(got.steps.loss.data.every((l) => l > 0)).toBe(true);
@@ -89,6 +89,23 @@ describe("POST /v1/rounds", () => {
     expect(second.parameters).toEqual(whole.parameters);
     expect(second.batchNorm).toEqual(whole.batchNorm);
     expect(second.innerState).toEqual(whole.innerState);
+  });
+
+  it("leaves the inner state out of a reply asked for returnInnerState: false, with the same bits otherwise and a smaller body", async () => {
+    const whole = await post(round());
+    const lean = await post(round({ returnInnerState: false }));
+    expect(lean.status).toBe(200);
+    const wholeBytes = new Uint8Array(await whole.arrayBuffer()), leanBytes = new Uint8Array(await lean.arrayBuffer());
+    const full = decodeRoundResponse(wholeBytes), without = decodeRoundResponse(leanBytes);
+    expect(without.innerState).toBeUndefined();
+    expect(without.parameters).toEqual(full.parameters);
+    expect(without.batchNorm).toEqual(full.batchNorm);
+    expect(without.steps).toEqual(full.steps);
+    // Two moments of the model's parameters, 4 bytes each, are what is left out.
+    expect(wholeBytes.length - leanBytes.length).toBeGreaterThanOrEqual(2 * 4 * plan.parameterCount);
+    expect((await reply(round({ returnInnerState: true }))).innerState).toEqual(full.innerState);
+    const health = parseHealth(await (await app.request(`${BASE}/v1/health`)).json());
+    expect(health.returnInnerState).toBe(true);
   });
 
   it("is refused unsigned (401), and /v1/health advertises maxRoundExamples", async () => {
@@ -116,6 +133,7 @@ describe("POST /v1/rounds", () => {
     }, "innerState.moments.s.dense0.W.shape", /must be \[6, 8\]/],
     ["no batch-norm state", { batchNorm: undefined }, "batchNorm", /required/],
     ["an unknown field", { gradients: {} }, "gradients", /not a known field/],
+    ["a returnInnerState that is not a boolean", { returnInnerState: "no" }, "returnInnerState", /must be boolean/],
     ["a model the worker cannot build", { model: { ...spec, layers: [{ type: "dense", units: 0 }] } }, "model.layers[0].units", /units/],
     ["more examples than maxRoundExamples", {
       inputs: wireFloat32(new Float32Array(41 * n), [41, n]), labels: wireInt32(new Int32Array(41), [41]), indices: wireInt32(new Int32Array(41), [41]),
