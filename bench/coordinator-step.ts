@@ -17,7 +17,7 @@
 import os from "node:os";
 import { initParameters } from "../core/model/parameters.ts";
 import { parseModelSpec, planModel } from "../core/model/spec.ts";
-import { addFloat32, addInto, addTensorsInto, alignedBlocks, combineBlocks, TreeAccumulator } from "../core/reduce-tree.ts";
+import { addFloat32, addInto, addNamedArraysInto, alignedBlocks, combineBlocks, TreeAccumulator } from "../core/reduce-tree.ts";
 import { wireFloat32, wireInt32, wireTensors } from "../core/wire/tensor.ts";
 import type { StepTask } from "../core/work.ts";
 import { BufferPool } from "../coordinator/pool/buffer-pool.ts";
@@ -106,7 +106,7 @@ function sum(blocks: ReturnType<typeof stepReplies>, inPlace: boolean): number {
  * (the trainer's way): all but a random one are added first, untimed.
  */
 function sumAsTheyCome(blocks: ReturnType<typeof stepReplies>): number {
-  const tree = new TreeAccumulator(M / CHUNK, addTensorsInto);
+  const tree = new TreeAccumulator(M / CHUNK, addNamedArraysInto);
   const last = Math.floor(Math.random() * blocks.length);
   blocks.forEach((b, i) => i !== last && tree.add(b.start, b.count, b.value));
   const t0 = performance.now();

@@ -76,7 +76,7 @@ export function addInto(a: Float32Array, b: Float32Array): Float32Array {
 }
 
 /** {@link addInto} for every named array of `a` (`b` has the same names), returning `a`. */
-export function addTensorsInto(a: Record<string, Float32Array>, b: Readonly<Record<string, Float32Array>>): Record<string, Float32Array> {
+export function addNamedArraysInto(a: Record<string, Float32Array>, b: Readonly<Record<string, Float32Array>>): Record<string, Float32Array> {
   for (const name of Object.keys(a)) addInto(a[name], b[name]);
   return a;
 }

@@ -17,11 +17,11 @@
 import { DEFAULT_WORKER_LIMITS, type WorkerLimits } from "./limits.ts";
 import { computeGradients } from "./model/engine.ts";
 import { updateRunningStats } from "./model/batch-norm.ts";
-import type { Tensors } from "./model/parameters.ts";
+import type { NamedArrays } from "./model/parameters.ts";
 import { meanPlusPenalty } from "./model/regularization.ts";
 import { applyIfFinite, applyUpdates, descent, type DescentState } from "./optim/mod.ts";
 import { type RoundRequestInput, RoundRequestSchema, type RoundResponse, validateMessage } from "./wire/messages.ts";
-import { planRoundRequest, type PlannedRound } from "./wire/request-plan.ts";
+import { checkRoundRequest, type CheckedRound } from "./wire/request-check.ts";
 import { type Float32Tensor, wireFloat64, wireInt32, wireTensors } from "./wire/tensor.ts";
 
 /** A round reply without what the transport adds (protocol, backend, timing). */
@@ -30,15 +30,15 @@ export type RoundShardResult = Omit<RoundResponse, "protocol" | "backend" | "tim
 /** Validates a round request and computes its reply on the active backend (WireError naming the field when wrong). */
 export function computeRoundShard(task: RoundRequestInput, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): Promise<RoundShardResult> {
   const request = validateMessage(RoundRequestSchema, task, "round request");
-  return computePlannedRound(planRoundRequest(request, limits));
+  return computeCheckedRound(checkRoundRequest(request, limits));
 }
 
 /** The inner steps of a planned round request. */
-export async function computePlannedRound({ request, plan, inner }: PlannedRound): Promise<RoundShardResult> {
+export async function computeCheckedRound({ request, plan, inner }: CheckedRound): Promise<RoundShardResult> {
   const direction = inner.direction as Parameters<typeof descent<object>>[0];
   // Copies: the reply's arrays belong to its receiver (WorkerPool), even where no step changed them.
-  let params: Tensors = copyOf(request.parameters);
-  let batchNorm: Tensors = copyOf(request.batchNorm ?? {});
+  let params: NamedArrays = copyOf(request.parameters);
+  let batchNorm: NamedArrays = copyOf(request.batchNorm ?? {});
   let state: DescentState<object> = request.innerState
     ? { step: request.innerState.step, learningRate: 0, ...Object.fromEntries(Object.entries(request.innerState.moments).map(([name, t]) => [name, copyOf(t)])) }
     : { step: 0, learningRate: 0, ...direction.init(params) };
@@ -78,7 +78,7 @@ export async function computePlannedRound({ request, plan, inner }: PlannedRound
     correct[h] = result.correct;
     row += m;
   }
-  const { step, learningRate: _, ...moments } = state as DescentState<Record<string, Tensors>>;
+  const { step, learningRate: _, ...moments } = state as DescentState<Record<string, NamedArrays>>;
   return {
     parameters: wireTensors(plan.parameters, params),
     batchNorm: wireTensors(plan.batchNormState, batchNorm),
@@ -89,8 +89,8 @@ export async function computePlannedRound({ request, plan, inner }: PlannedRound
   };
 }
 
-function copyOf(tensors: Readonly<Record<string, Float32Tensor>>): Tensors {
-  const out: Tensors = {};
+function copyOf(tensors: Readonly<Record<string, Float32Tensor>>): NamedArrays {
+  const out: NamedArrays = {};
   for (const [name, t] of Object.entries(tensors)) out[name] = t.data.slice();
   return out;
 }

@@ -6,7 +6,7 @@
  * It takes one shard's wire request (core/work.ts builds it from a task's context and shard).
  * `computeGradientShard` / `evaluateShard` validate it (schema, then against the model plan) and
  * throw a WireError naming the field; the worker, which has already decoded and planned the
- * request, calls `computePlannedGradients` / `evaluatePlanned` directly.
+ * request, calls `computeCheckedGradients` / `evaluateChecked` directly.
  *
  * Deterministic mode: the engine computes each chunk's gradient on its own and pre-sums only the
  * canonical-tree blocks this shard covers, alignedBlocks(firstChunk, firstChunk + C, totalChunks),
@@ -32,7 +32,7 @@ import {
   type GradientsRequestInput,
   type GradientsResponse,
 } from "./wire/messages.ts";
-import { planEvaluateRequest, planGradientsRequest, type PlannedEvaluate, type PlannedGradients } from "./wire/request-plan.ts";
+import { checkEvaluateRequest, checkGradientsRequest, type CheckedEvaluate, type CheckedGradients } from "./wire/request-check.ts";
 import { tensorData, wireFloat32, wireFloat64, wireInt32, wireTensors } from "./wire/tensor.ts";
 
 /** A gradients reply without what the transport adds (protocol, backend, timing). */
@@ -46,13 +46,13 @@ export type EvaluateShardResult = Omit<EvaluateResponse, "protocol" | "backend" 
  */
 export function computeGradientShard(task: GradientsRequestInput, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): Promise<GradientShardResult> {
   const request = validateMessage(GradientsRequestSchema, task, "gradients request");
-  return computePlannedGradients(planGradientsRequest(request, limits));
+  return computeCheckedGradients(checkGradientsRequest(request, limits));
 }
 
 /** Validates an evaluate task and computes its reply on the active backend (see computeGradientShard). */
 export function evaluateShard(task: EvaluateRequestInput, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): Promise<EvaluateShardResult> {
   const request = validateMessage(EvaluateRequestSchema, task, "evaluate request");
-  return evaluatePlanned(planEvaluateRequest(request, limits));
+  return evaluateChecked(checkEvaluateRequest(request, limits));
 }
 
 function chunkStats(chunks: ChunkStats): ChunkStatsMessage {
@@ -61,7 +61,7 @@ function chunkStats(chunks: ChunkStats): ChunkStatsMessage {
 }
 
 /** Loss, gradients and batch-norm chunk moments of a planned shard in training mode. */
-export async function computePlannedGradients({ request, plan }: PlannedGradients): Promise<GradientShardResult> {
+export async function computeCheckedGradients({ request, plan }: CheckedGradients): Promise<GradientShardResult> {
   const first = request.firstChunk ?? 0;
   const chunks = Math.ceil(request.inputs.shape[0] / request.chunkSize);
   // The canonical-tree blocks this shard holds, in the engine's shard-local chunk numbering.
@@ -101,7 +101,7 @@ export async function computePlannedGradients({ request, plan }: PlannedGradient
 }
 
 /** Inference-mode loss, correct count and optionally outputs of a planned shard. */
-export async function evaluatePlanned({ request, plan }: PlannedEvaluate): Promise<EvaluateShardResult> {
+export async function evaluateChecked({ request, plan }: CheckedEvaluate): Promise<EvaluateShardResult> {
   const m = request.inputs.shape[0];
   const result = await evaluate(
     plan,

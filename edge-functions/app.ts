@@ -23,11 +23,11 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { WorkerLimits } from "../core/limits.ts";
-import { computePlannedRound } from "../core/round.ts";
-import { computePlannedGradients, evaluatePlanned } from "../core/shard.ts";
+import { computeCheckedRound } from "../core/round.ts";
+import { computeCheckedGradients, evaluateChecked } from "../core/shard.ts";
 import { availableBackends, tf, useBackend, type BackendName } from "../core/tf.ts";
 import { PROTOCOL, type HealthResponse, type Timing } from "../core/wire/messages.ts";
-import { decodeEvaluateRequest, decodeGradientsRequest, decodeRoundRequest } from "../core/wire/request-plan.ts";
+import { decodeEvaluateRequest, decodeGradientsRequest, decodeRoundRequest } from "../core/wire/request-check.ts";
 import {
   bodyDigest,
   importSigningKey,
@@ -218,9 +218,9 @@ export function createApp(options: WorkerOptions): Hono {
 
   const app = new Hono();
 
-  app.post("/v1/gradients", (c) => serve(c.req.raw, (bytes, arena) => decodeGradientsRequest(bytes, limits, arena), computePlannedGradients));
-  app.post("/v1/evaluate", (c) => serve(c.req.raw, (bytes, arena) => decodeEvaluateRequest(bytes, limits, arena), evaluatePlanned));
-  app.post("/v1/rounds", (c) => serve(c.req.raw, (bytes, arena) => decodeRoundRequest(bytes, limits, arena), computePlannedRound));
+  app.post("/v1/gradients", (c) => serve(c.req.raw, (bytes, arena) => decodeGradientsRequest(bytes, limits, arena), computeCheckedGradients));
+  app.post("/v1/evaluate", (c) => serve(c.req.raw, (bytes, arena) => decodeEvaluateRequest(bytes, limits, arena), evaluateChecked));
+  app.post("/v1/rounds", (c) => serve(c.req.raw, (bytes, arena) => decodeRoundRequest(bytes, limits, arena), computeCheckedRound));
   app.get("/v1/health", async (c) => {
     const authenticated = await healthAuthenticated(c.req.raw);
     const backends = await availableBackends();

@@ -9,13 +9,13 @@ import { HttpError } from "../../core/http/http-error.ts";
 import type { JobSpec } from "../../core/job/spec.ts";
 import { predictedClass } from "../../core/metrics.ts";
 import { evaluate } from "../../core/model/engine.ts";
-import type { Tensors } from "../../core/model/parameters.ts";
+import type { NamedArrays } from "../../core/model/parameters.ts";
 import { planModel } from "../../core/model/spec.ts";
 import { decode, encode } from "../../core/wire/codec.ts";
 
 export interface ModelArtifact {
   readonly spec: JobSpec;
-  readonly members: readonly { readonly parameters: Tensors; readonly batchNorm: Tensors }[];
+  readonly members: readonly { readonly parameters: NamedArrays; readonly batchNorm: NamedArrays }[];
   readonly normalization: Normalization | null;
   readonly classNames: readonly string[] | null;
 }

@@ -7,7 +7,7 @@ import { averageOutputs } from "../../core/ensemble.ts";
 import type { FinalMetrics } from "../../core/job/api.ts";
 import type { JobSpec } from "../../core/job/spec.ts";
 import { predictedClass } from "../../core/metrics.ts";
-import type { Tensors } from "../../core/model/parameters.ts";
+import type { NamedArrays } from "../../core/model/parameters.ts";
 import type { ModelPlan } from "../../core/model/spec.ts";
 import { treeReduce } from "../../core/reduce-tree.ts";
 import { wireFloat32, wireInt32, wireTensors } from "../../core/wire/tensor.ts";
@@ -40,7 +40,7 @@ export interface EvaluationContext {
  */
 export async function evaluateSet(
   context: EvaluationContext,
-  model: { readonly params: Tensors; readonly batchNorm: Tensors },
+  model: { readonly params: NamedArrays; readonly batchNorm: NamedArrays },
   set: Dataset,
   withOutputs = false,
 ): Promise<SetEvaluation> {
@@ -79,7 +79,7 @@ export async function evaluateSet(
 /** Train/dev/test loss and error of the final model (the averaged outputs of an ensemble). */
 export async function finalMetrics(
   context: EvaluationContext,
-  members: readonly { readonly params: Tensors; readonly batchNorm: Tensors }[],
+  members: readonly { readonly params: NamedArrays; readonly batchNorm: NamedArrays }[],
   splits: { readonly train: Dataset; readonly dev: Dataset; readonly test: Dataset },
 ): Promise<FinalMetrics> {
   const { plan } = context;

@@ -6,10 +6,10 @@
 import type { JobSpec } from "../../core/job/spec.ts";
 import { concatChunkMoments, type ChunkMoments } from "../../core/model/batch-norm.ts";
 import type { Batch } from "../../core/model/engine.ts";
-import type { Tensors } from "../../core/model/parameters.ts";
+import type { NamedArrays } from "../../core/model/parameters.ts";
 import { meanPlusPenalty } from "../../core/model/regularization.ts";
 import type { ModelPlan } from "../../core/model/spec.ts";
-import { addInto, addTensorsInto, TreeAccumulator, treeReduce } from "../../core/reduce-tree.ts";
+import { addInto, addNamedArraysInto, TreeAccumulator, treeReduce } from "../../core/reduce-tree.ts";
 import { wireFloat32, wireInt32, wireTensors, tensorData } from "../../core/wire/tensor.ts";
 import type { GradientShard, InputDecoding, StepTask } from "../../core/work.ts";
 import { type TrainingBatch, wireRows } from "./gather-batch.ts";
@@ -19,7 +19,7 @@ import { unwrap } from "./training-error.ts";
 
 export interface StepResult {
   /** Gradient of the cost: mean over the batch plus the regularization penalty's gradient. */
-  readonly gradients: Tensors;
+  readonly gradients: NamedArrays;
   readonly lossSum: number;
   readonly moments: Record<string, ChunkMoments>;
   /** Milliseconds: planning and reducing here, the rest in the pool. */
@@ -27,7 +27,7 @@ export interface StepResult {
 }
 
 export interface StepInput {
-  readonly params: Tensors;
+  readonly params: NamedArrays;
   /** With codes, the shards carry them and `decoding` says how they decode. */
   readonly batch: Batch | TrainingBatch;
   readonly decoding?: InputDecoding;
@@ -82,7 +82,7 @@ export async function distributedGradient(
   // Deterministic: each reply's blocks join the canonical tree as the reply comes in, so that
   // only the sums on the last reply's path to the root are left once the slowest shard is in.
   // The replies' arrays are this step's alone (WorkerPool), so the sums are made in them.
-  const tree = spec.deterministic ? new TreeAccumulator<Tensors>(totalChunks, addTensorsInto) : null;
+  const tree = spec.deterministic ? new TreeAccumulator<NamedArrays>(totalChunks, addNamedArraysInto) : null;
   const pass = await pool.runStep(task, {
     signal,
     onOutcome: (_, outcome) => {
@@ -91,7 +91,7 @@ export async function distributedGradient(
   });
   const values = pass.outcomes.map(unwrap);
   const t1 = now();
-  const gradients: Tensors = {};
+  const gradients: NamedArrays = {};
   for (const p of plan.parameters) {
     gradients[p.name] = tree
       ? tree.result()[p.name]

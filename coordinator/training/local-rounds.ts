@@ -25,7 +25,7 @@ import { ewa } from "../../core/ewa.ts";
 import type { StepTiming } from "../../core/job/api.ts";
 import type { OuterSpec } from "../../core/job/distribution.ts";
 import type { JobSpec } from "../../core/job/spec.ts";
-import type { Tensors } from "../../core/model/parameters.ts";
+import type { NamedArrays } from "../../core/model/parameters.ts";
 import type { ModelPlan } from "../../core/model/spec.ts";
 import { adam, applyUpdates, type DescentOptimizer, type DescentState, heavyBall, optimizer, sgd } from "../../core/optim/mod.ts";
 import type { RoundShardResult } from "../../core/round.ts";
@@ -42,7 +42,7 @@ import { MAX_CONSECUTIVE_SKIPS, TrainingError, unwrap } from "./training-error.t
 /** A replica's inner optimizer state between requests: updates applied and the direction's moments. */
 export interface InnerState {
   readonly step: number;
-  readonly moments: Readonly<Record<string, Tensors>>;
+  readonly moments: Readonly<Record<string, NamedArrays>>;
 }
 
 /** What local mode checkpoints beside the global parameters and statistics. */
@@ -237,7 +237,7 @@ export function localRounds(options: RunnerContext): EpochRunner {
     }
     const t2 = now();
     // Δ̄ = mean over replicas of θ − θᵣ (each difference rounded to float32), and the statistics' mean.
-    const delta: Tensors = {};
+    const delta: NamedArrays = {};
     for (const p of plan.parameters) {
       const theta = s.params[p.name];
       delta[p.name] = replicaMean(replicas.map((rep) => {
@@ -250,7 +250,7 @@ export function localRounds(options: RunnerContext): EpochRunner {
     for (const [name, d] of Object.entries(delta)) {
       for (const x of d) if (!Number.isFinite(x)) throw new TrainingError(`Training diverged: the averaged update of '${name}' is not finite`);
     }
-    const batchNorm: Tensors = {};
+    const batchNorm: NamedArrays = {};
     for (const p of plan.batchNormState) batchNorm[p.name] = replicaMean(replicas.map((rep) => rep.batchNorm[p.name]));
     const reduceMs = now() - t2;
     const t3 = now();

@@ -14,7 +14,7 @@ import { ewa, type EwaState } from "../../core/ewa.ts";
 import type { EarlyStoppingOutcome, EpochMetrics, FinalMetrics, JobCommunication, MetricsEntry, RoundsProgress, StepMetrics, StepTiming } from "../../core/job/api.ts";
 import type { JobSpec } from "../../core/job/spec.ts";
 import { updateRunningStats } from "../../core/model/batch-norm.ts";
-import { initBatchNormState, initParameters, type Tensors } from "../../core/model/parameters.ts";
+import { initBatchNormState, initParameters, type NamedArrays } from "../../core/model/parameters.ts";
 import type { ModelPlan } from "../../core/model/spec.ts";
 import { applyIfFinite, type ApplyIfFiniteState, applyUpdates, type DescentState, optimizer, type Optimizer, withSchedule } from "../../core/optim/mod.ts";
 import { schedule } from "../../core/schedule.ts";
@@ -41,13 +41,13 @@ export interface MemberState {
   readonly stepInEpoch: number;
   /** Steps taken by this member so far (the dropout-mask step key). */
   readonly globalStep: number;
-  readonly params: Tensors;
+  readonly params: NamedArrays;
   /** Null until the member's first step initializes it. */
   readonly optimizer: OptimizerState | null;
-  readonly batchNorm: Tensors;
+  readonly batchNorm: NamedArrays;
   readonly smoothing: EwaState;
   readonly earlyStopping: EarlyStoppingState<never> | null;
-  readonly best: { readonly params: Tensors; readonly batchNorm: Tensors } | null;
+  readonly best: { readonly params: NamedArrays; readonly batchNorm: NamedArrays } | null;
   readonly stopped: boolean;
   /** Loss sum and examples of the epoch's steps so far, so a resumed epoch reports what an uninterrupted one does. */
   readonly epochLossSum: number;
@@ -59,7 +59,7 @@ export interface MemberState {
 /** Everything needed to resume a job: finished members and the one in progress. */
 export interface TrainState {
   readonly version: 1;
-  readonly finished: readonly { readonly params: Tensors; readonly batchNorm: Tensors }[];
+  readonly finished: readonly { readonly params: NamedArrays; readonly batchNorm: NamedArrays }[];
   readonly current: MemberState | null;
   /** The training passes' traffic so far (absent in checkpoints written before it was counted: counting starts there). */
   readonly communication?: CommunicationCount;
@@ -68,7 +68,7 @@ export interface TrainState {
 export type { EpochMetrics, FinalMetrics, MetricsEntry, StepMetrics, StepTiming };
 
 export interface TrainResult {
-  readonly members: readonly { readonly params: Tensors; readonly batchNorm: Tensors }[];
+  readonly members: readonly { readonly params: NamedArrays; readonly batchNorm: NamedArrays }[];
   readonly metrics: FinalMetrics;
   readonly diagnosis: Diagnosis | null;
   /** How early stopping ended the first member it stopped; null when none stopped early. */
@@ -91,7 +91,7 @@ export interface EpochRunner {
 }
 
 /** What a runner needs from the trainer: the job, and the members finished before (for checkpoints). */
-export type RunnerContext = TrainerOptions & { readonly now: () => number; readonly finished: readonly { params: Tensors; batchNorm: Tensors }[] };
+export type RunnerContext = TrainerOptions & { readonly now: () => number; readonly finished: readonly { params: NamedArrays; batchNorm: NamedArrays }[] };
 
 export interface TrainerOptions {
   readonly spec: JobSpec;
@@ -168,8 +168,8 @@ function buildOptimizer(spec: JobSpec, steps: number): Optimizer<OptimizerState>
 async function trainMember(
   options: TrainerOptions & { now: () => number },
   start: MemberState,
-  finished: readonly { params: Tensors; batchNorm: Tensors }[],
-): Promise<{ model: { params: Tensors; batchNorm: Tensors }; earlyStopping: EarlyStoppingOutcome | null }> {
+  finished: readonly { params: NamedArrays; batchNorm: NamedArrays }[],
+): Promise<{ model: { params: NamedArrays; batchNorm: NamedArrays }; earlyStopping: EarlyStoppingOutcome | null }> {
   const { spec, data, emit, now } = options;
   const context: RunnerContext = { ...options, finished };
   const runner = spec.distribution.mode === "local" ? localRounds(context) : syncSteps(context);

@@ -12,7 +12,7 @@
  * The running variance is the biased batch variance M2/n (not M2/(n − 1) as PyTorch uses).
  */
 import { treeReduce } from "../reduce-tree.ts";
-import type { Tensors } from "./parameters.ts";
+import type { NamedArrays } from "./parameters.ts";
 import type { ModelPlan } from "./spec.ts";
 
 /** Moments of each chunk for one batch-norm layer: count [C], mean and M2 row-major [C, units]. */
@@ -83,10 +83,10 @@ export function concatChunkMoments(parts: readonly ChunkMoments[]): ChunkMoments
  */
 export function updateRunningStats(
   plan: ModelPlan,
-  state: Tensors,
+  state: NamedArrays,
   moments: Readonly<Record<string, ChunkMoments>>,
-): Tensors {
-  const next: Tensors = { ...state };
+): NamedArrays {
+  const next: NamedArrays = { ...state };
   plan.spec.layers.forEach((layer, i) => {
     if (layer.type !== "batchnorm") return;
     const name = `batchnorm${i}`;

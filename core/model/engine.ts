@@ -21,7 +21,7 @@ import { addFloat32, type Block, combineBlocks, treeReduce } from "../reduce-tre
 import { firstNonFinite } from "../validate.ts";
 import type { ChunkMoments } from "./batch-norm.ts";
 import { fillDropoutMask } from "./dropout.ts";
-import { checkTensors, type Tensors } from "./parameters.ts";
+import { checkTensors, type NamedArrays } from "./parameters.ts";
 import type { ModelPlan } from "./spec.ts";
 
 type Tensor = InstanceType<typeof tf.Tensor>;
@@ -74,9 +74,9 @@ export interface GradientResult {
    * Gradient sums of every parameter over this call's chunks, in canonical tree order. Absent when
    * explicit `blocks` were asked for: they need not be nodes of this call's own tree.
    */
-  readonly gradients?: Tensors;
+  readonly gradients?: NamedArrays;
   /** Gradient sums of each requested block. */
-  readonly blocks: readonly { readonly start: number; readonly count: number; readonly gradients: Tensors }[];
+  readonly blocks: readonly { readonly start: number; readonly count: number; readonly gradients: NamedArrays }[];
   /** Chunk moments of every batch-norm layer (`batchnorm{i}`), before normalization. */
   readonly batchNorm: Record<string, ChunkMoments>;
 }
@@ -149,7 +149,7 @@ function checkBatch(plan: ModelPlan, batch: Batch, chunkSize: number): number {
   return m;
 }
 
-function toTensors(plan: ModelPlan, params: Tensors, state?: Tensors): Map<string, Tensor> {
+function toTensors(plan: ModelPlan, params: NamedArrays, state?: NamedArrays): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const p of plan.parameters) out.set(p.name, tf.tensor(params[p.name], p.shape as number[], "float32"));
   if (state) {
@@ -390,7 +390,7 @@ async function readChunkStats(out: { loss: Tensor; correct: Tensor }, group: Gro
  */
 export async function computeGradients(
   plan: ModelPlan,
-  params: Tensors,
+  params: NamedArrays,
   batch: Batch,
   options: TrainOptions,
 ): Promise<GradientResult> {
@@ -421,7 +421,7 @@ export async function computeGradients(
   const chunkGrads: Record<string, Tensor[]> = {};
   for (const p of plan.parameters) chunkGrads[p.name] = [];
   const t = toTensors(plan, params);
-  const blockSums: Tensors[] = blocks.map(() => ({}));
+  const blockSums: NamedArrays[] = blocks.map(() => ({}));
   try {
     let chunk0 = 0;
     for (const group of groups) {
@@ -500,8 +500,8 @@ function checkBlocks(blocks: readonly Block[], totalChunks: number): void {
 }
 
 /** The canonical tree over a call's chunks completed from block sums (when blocks are tree nodes). */
-function treeOfBlocks(blocks: readonly Block[], sums: Tensors[], totalChunks: number): Tensors {
-  const out: Tensors = {};
+function treeOfBlocks(blocks: readonly Block[], sums: NamedArrays[], totalChunks: number): NamedArrays {
+  const out: NamedArrays = {};
   for (const name of Object.keys(sums[0] ?? {})) {
     out[name] = combineBlocks(blocks.map((b, i) => ({ ...b, value: sums[i][name] })), totalChunks, addFloat32);
   }
@@ -514,8 +514,8 @@ function treeOfBlocks(blocks: readonly Block[], sums: Tensors[], totalChunks: nu
  */
 export async function evaluate(
   plan: ModelPlan,
-  params: Tensors,
-  batchNormState: Tensors,
+  params: NamedArrays,
+  batchNormState: NamedArrays,
   batch: Batch,
   options: EvaluateOptions,
 ): Promise<EvaluateResult> {

@@ -10,7 +10,7 @@
  * function of θ even with dropout on and the check remains valid.
  */
 import { computeGradients, type Batch } from "./engine.ts";
-import type { Tensors } from "./parameters.ts";
+import type { NamedArrays } from "./parameters.ts";
 import { referenceCost } from "./reference.ts";
 import { penalty, type Regularization } from "./regularization.ts";
 import type { ModelPlan } from "./spec.ts";
@@ -63,7 +63,7 @@ export function verdictOf(ratio: number): GradientVerdict {
  */
 export async function gradientCheck(
   plan: ModelPlan,
-  params: Tensors,
+  params: NamedArrays,
   batch: Batch,
   options: GradientCheckOptions,
 ): Promise<GradientCheckReport> {
@@ -72,7 +72,7 @@ export async function gradientCheck(
   const m = batch.indices.length;
   const result = await computeGradients(plan, params, batch, { step, seed, chunkSize: options.chunkSize });
   const pen = penalty(plan, params, reg, m);
-  const analytic: Tensors = {};
+  const analytic: NamedArrays = {};
   for (const p of plan.parameters) {
     const g = result.gradients![p.name], pg = pen.gradients[p.name];
     analytic[p.name] = g.map((x, i) => x / m + (pg ? pg[i] : 0));
@@ -87,8 +87,8 @@ export async function gradientCheck(
  */
 export function compareWithCost(
   plan: ModelPlan,
-  params: Tensors,
-  analytic: Tensors,
+  params: NamedArrays,
+  analytic: NamedArrays,
   batch: Batch,
   options: GradientCheckOptions,
 ): GradientCheckReport {

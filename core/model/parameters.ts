@@ -6,8 +6,12 @@ import { Domain, Rng } from "../random.ts";
 import { firstNonFinite } from "../validate.ts";
 import type { ModelPlan } from "./spec.ts";
 
-/** Parameters, gradients, updates and batch-norm state: tensors by name, row-major. */
-export type Tensors = Record<string, Float32Array>;
+/**
+ * Parameters, gradients, updates and batch-norm state: float32 arrays by name (`dense0.W`), row-major.
+ * Not tensors: a `Tensor` is tfjs's, on its backend; a `WireTensor` (core/wire/tensor.ts) is one
+ * with its shape on the wire.
+ */
+export type NamedArrays = Record<string, Float32Array>;
 
 /** Half-width of the `random` initializer's uniform distribution: small, as in the course. */
 export const RANDOM_INIT_SCALE = 0.05;
@@ -21,8 +25,8 @@ export const RANDOM_INIT_SCALE = 0.05;
  * - `he`: W ~ N(0, 2/nIn) (variance 2/n[l−1], for ReLU).
  * Biases and batch-norm β start at 0, batch-norm γ at 1.
  */
-export function initParameters(plan: ModelPlan, seed: number): Tensors {
-  const params: Tensors = {};
+export function initParameters(plan: ModelPlan, seed: number): NamedArrays {
+  const params: NamedArrays = {};
   for (const p of plan.parameters) {
     const size = p.shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(size);
@@ -45,8 +49,8 @@ export function initParameters(plan: ModelPlan, seed: number): Tensors {
 }
 
 /** Initial batch-norm running statistics: mean 0, variance 1. */
-export function initBatchNormState(plan: ModelPlan): Tensors {
-  const state: Tensors = {};
+export function initBatchNormState(plan: ModelPlan): NamedArrays {
+  const state: NamedArrays = {};
   for (const s of plan.batchNormState) {
     state[s.name] = new Float32Array(s.shape[0]).fill(s.name.endsWith(".variance") ? 1 : 0);
   }
@@ -58,7 +62,7 @@ export function initBatchNormState(plan: ModelPlan): Tensors {
  * values; throws a TypeError or RangeError naming the tensor (prefixed by `path`).
  */
 export function checkTensors(
-  tensors: Tensors,
+  tensors: NamedArrays,
   expected: ModelPlan["parameters"],
   path: string,
 ): void {

@@ -10,11 +10,11 @@ import type { Regularization } from "./regularization.ts";
 import type { ModelPlan } from "./spec.ts";
 
 /** Parameters or statistics in any float precision. */
-export type FloatTensors = Record<string, Float32Array | Float64Array>;
+export type NamedFloatArrays = Record<string, Float32Array | Float64Array>;
 
 export type ReferenceMode =
   | { readonly mode: "train"; readonly step: number; readonly seed: number; readonly chunkSize: number }
-  | { readonly mode: "eval"; readonly batchNormState: FloatTensors };
+  | { readonly mode: "eval"; readonly batchNormState: NamedFloatArrays };
 
 export interface ReferenceResult {
   /** Σ of per-example losses. */
@@ -43,7 +43,7 @@ function dense(a: Float64Array, rows: number, nIn: number, W: ArrayLike<number>,
 /** The cost of `batch` under the model, in float64: J = (1/m)·ΣL + penalty. */
 export function referenceCost(
   plan: ModelPlan,
-  params: FloatTensors,
+  params: NamedFloatArrays,
   batch: Batch,
   mode: ReferenceMode,
   reg: Regularization = {},

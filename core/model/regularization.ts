@@ -5,7 +5,7 @@
  *   L1: (λ/2m)·Σ|W|,      gradient (λ/2m)·sign(W).
  */
 import { expectNumber, expectRecord } from "../validate.ts";
-import type { Tensors } from "./parameters.ts";
+import type { NamedArrays } from "./parameters.ts";
 import type { ModelPlan } from "./spec.ts";
 
 export interface Regularization {
@@ -17,13 +17,13 @@ export interface Penalty {
   /** The penalty term of the cost (float64). */
   readonly value: number;
   /** Its gradient for each weight matrix (only weights appear). */
-  readonly gradients: Tensors;
+  readonly gradients: NamedArrays;
 }
 
 /** The penalty of `params` for a batch of `m` examples, and its gradient. */
-export function penalty(plan: ModelPlan, params: Tensors, reg: Regularization, m: number): Penalty {
+export function penalty(plan: ModelPlan, params: NamedArrays, reg: Regularization, m: number): Penalty {
   const l2 = reg.l2 ?? 0, l1 = reg.l1 ?? 0;
-  const gradients: Tensors = {};
+  const gradients: NamedArrays = {};
   let value = 0;
   if (l2 === 0 && l1 === 0) return { value, gradients };
   for (const p of plan.parameters) {
@@ -48,7 +48,7 @@ export function penalty(plan: ModelPlan, params: Tensors, reg: Regularization, m
  * `g ← g/m + (penalty gradient for mPenalty examples)`. Sync training has one m (the batch); a
  * replica of a local-step round divides by its own rows and takes the whole step's penalty.
  */
-export function meanPlusPenalty(plan: ModelPlan, sums: Tensors, params: Tensors, reg: Regularization, m: number, mPenalty: number = m): Tensors {
+export function meanPlusPenalty(plan: ModelPlan, sums: NamedArrays, params: NamedArrays, reg: Regularization, m: number, mPenalty: number = m): NamedArrays {
   const pen = penalty(plan, params, reg, mPenalty);
   for (const p of plan.parameters) {
     const g = sums[p.name];

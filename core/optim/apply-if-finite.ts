@@ -1,8 +1,8 @@
 /** Skipping updates whose gradients are not finite (optax's `apply_if_finite`). */
 import { expectNumber, firstNonFinite } from "../validate.ts";
 import { expectOptions } from "./options.ts";
-import { checkTensors, zerosLike } from "./tensors.ts";
-import type { Optimizer, Tensors } from "./types.ts";
+import { checkTensors, zerosLike } from "./named-arrays.ts";
+import type { Optimizer, NamedArrays } from "./types.ts";
 
 /**
  * The state of {@link applyIfFinite}: the inner optimizer's state, the number of skipped updates
@@ -23,7 +23,7 @@ export interface ApplyIfFiniteOptions {
 }
 
 /** True when every value of every tensor is finite. */
-function allFinite(tensors: Readonly<Tensors>): boolean {
+function allFinite(tensors: Readonly<NamedArrays>): boolean {
   for (const key of Object.keys(tensors)) if (firstNonFinite(tensors[key]) >= 0) return false;
   return true;
 }
@@ -52,14 +52,14 @@ export function applyIfFinite<S>(
   const name = `applyIfFinite(${optimizer.name})`;
   return {
     name,
-    init(params: Readonly<Tensors>): ApplyIfFiniteState<S> {
+    init(params: Readonly<NamedArrays>): ApplyIfFiniteState<S> {
       return { inner: optimizer.init(params), skipped: 0, consecutiveSkipped: 0 };
     },
     update(
-      grads: Readonly<Tensors>,
+      grads: Readonly<NamedArrays>,
       state: ApplyIfFiniteState<S>,
-      params?: Readonly<Tensors>,
-    ): [Tensors, ApplyIfFiniteState<S>] {
+      params?: Readonly<NamedArrays>,
+    ): [NamedArrays, ApplyIfFiniteState<S>] {
       checkTensors(grads, `update ${name}`, "gradients");
       if (allFinite(grads)) {
         const [updates, inner] = optimizer.update(grads, state.inner, params);

@@ -2,8 +2,8 @@
  * The descent optimizer: a direction transform followed by a learning-rate scale, as optax chains
  * `scale_by_adam` and `scale_by_learning_rate`.
  */
-import { checkTensors } from "./tensors.ts";
-import type { DescentOptimizer, DescentState, Direction, Tensors } from "./types.ts";
+import { checkTensors } from "./named-arrays.ts";
+import type { DescentOptimizer, DescentState, Direction, NamedArrays } from "./types.ts";
 
 /**
  * Builds `W ← W − α_t·d_t` from a direction transform (`d_t`) and a learning-rate rule
@@ -30,11 +30,11 @@ export function descent<M extends object>(
     name,
     direction,
     rate,
-    init(params: Readonly<Tensors>): DescentState<M> {
+    init(params: Readonly<NamedArrays>): DescentState<M> {
       checkTensors(params, `init ${name}`, "params");
       return { step: 0, learningRate: rateAt(0), ...direction.init(params) };
     },
-    update(grads: Readonly<Tensors>, state: DescentState<M>): [Tensors, DescentState<M>] {
+    update(grads: Readonly<NamedArrays>, state: DescentState<M>): [NamedArrays, DescentState<M>] {
       const t = state.step;
       const alpha = rateAt(t);
       const [updates, moments] = direction.update(grads, state, t + 1);

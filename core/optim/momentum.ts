@@ -2,12 +2,12 @@
 import { constantRate, descent } from "./descent.ts";
 import { intPow } from "./int-pow.ts";
 import { expectBeta, expectBoolean, expectLearningRate, expectOptions } from "./options.ts";
-import { checkSameTensors, zerosLike } from "./tensors.ts";
-import type { DescentOptimizer, DescentState, Direction, Tensors } from "./types.ts";
+import { checkSameTensors, zerosLike } from "./named-arrays.ts";
+import type { DescentOptimizer, DescentState, Direction, NamedArrays } from "./types.ts";
 
 /** `v`: the velocity (an exponentially weighted average of the gradients) by parameter name. */
 export interface MomentumMoments {
-  readonly v: Tensors;
+  readonly v: NamedArrays;
 }
 /** `{step, learningRate, v}`. */
 export type MomentumState = DescentState<MomentumMoments>;
@@ -31,12 +31,12 @@ export function momentumDirection(beta: number, biasCorrection: boolean): Direct
   return {
     name,
     init: (params) => ({ v: zerosLike(params) }),
-    update(grads: Readonly<Tensors>, moments: MomentumMoments, t: number): [Tensors, MomentumMoments] {
+    update(grads: Readonly<NamedArrays>, moments: MomentumMoments, t: number): [NamedArrays, MomentumMoments] {
       checkSameTensors(grads, moments.v, `update ${name}`, "state");
       const correction = biasCorrection ? 1 / (1 - intPow(beta, t)) : 1;
       const b = beta, a = c; // locals for the loop: see adamDirection
-      const d: Tensors = {};
-      const v: Tensors = {};
+      const d: NamedArrays = {};
+      const v: NamedArrays = {};
       for (const key of Object.keys(grads)) {
         const g = grads[key], vOld = moments.v[key], n = g.length;
         const vNew = new Float32Array(n), dk = new Float32Array(n);

@@ -5,12 +5,12 @@
 import { constantRate, descent } from "./descent.ts";
 import { expectNumber } from "../validate.ts";
 import { expectBoolean, expectLearningRate, expectOptions } from "./options.ts";
-import { checkSameTensors, zerosLike } from "./tensors.ts";
-import type { DescentOptimizer, DescentState, Direction, Tensors } from "./types.ts";
+import { checkSameTensors, zerosLike } from "./named-arrays.ts";
+import type { DescentOptimizer, DescentState, Direction, NamedArrays } from "./types.ts";
 
 /** `b`: the momentum buffer by parameter name. */
 export interface HeavyBallMoments {
-  readonly b: Tensors;
+  readonly b: NamedArrays;
 }
 /** `{step, learningRate, b}`. */
 export type HeavyBallState = DescentState<HeavyBallMoments>;
@@ -33,11 +33,11 @@ export function heavyBallDirection(mu: number, nesterov: boolean): Direction<Hea
   return {
     name,
     init: (params) => ({ b: zerosLike(params) }),
-    update(grads: Readonly<Tensors>, moments: HeavyBallMoments): [Tensors, HeavyBallMoments] {
+    update(grads: Readonly<NamedArrays>, moments: HeavyBallMoments): [NamedArrays, HeavyBallMoments] {
       checkSameTensors(grads, moments.b, `update ${name}`, "state");
       const m = mu;
-      const d: Tensors = {};
-      const b: Tensors = {};
+      const d: NamedArrays = {};
+      const b: NamedArrays = {};
       for (const key of Object.keys(grads)) {
         const g = grads[key], old = moments.b[key], n = g.length;
         const next = new Float32Array(n), dk = new Float32Array(n);

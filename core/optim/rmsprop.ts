@@ -1,12 +1,12 @@
 /** RMSprop. */
 import { constantRate, descent } from "./descent.ts";
 import { expectBeta, expectEpsilon, expectLearningRate, expectOptions } from "./options.ts";
-import { checkSameTensors, zerosLike } from "./tensors.ts";
-import type { DescentOptimizer, DescentState, Direction, Tensors } from "./types.ts";
+import { checkSameTensors, zerosLike } from "./named-arrays.ts";
+import type { DescentOptimizer, DescentState, Direction, NamedArrays } from "./types.ts";
 
 /** `s`: the exponentially weighted average of the squared gradients by parameter name. */
 export interface RmspropMoments {
-  readonly s: Tensors;
+  readonly s: NamedArrays;
 }
 /** `{step, learningRate, s}`. */
 export type RmspropState = DescentState<RmspropMoments>;
@@ -27,11 +27,11 @@ export function rmspropDirection(beta: number, epsilon: number): Direction<Rmspr
   return {
     name,
     init: (params) => ({ s: zerosLike(params) }),
-    update(grads: Readonly<Tensors>, moments: RmspropMoments): [Tensors, RmspropMoments] {
+    update(grads: Readonly<NamedArrays>, moments: RmspropMoments): [NamedArrays, RmspropMoments] {
       checkSameTensors(grads, moments.s, `update ${name}`, "state");
       const b = beta, a = c, eps = epsilon; // locals for the loop: see adamDirection
-      const d: Tensors = {};
-      const s: Tensors = {};
+      const d: NamedArrays = {};
+      const s: NamedArrays = {};
       for (const key of Object.keys(grads)) {
         const g = grads[key], sOld = moments.s[key], n = g.length;
         const sNew = new Float32Array(n), dk = new Float32Array(n);

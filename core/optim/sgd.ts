@@ -1,8 +1,8 @@
 /** Plain gradient descent. */
 import { constantRate, descent } from "./descent.ts";
 import { expectLearningRate, expectOptions } from "./options.ts";
-import { checkTensors } from "./tensors.ts";
-import type { DescentOptimizer, DescentState, Direction, Tensors } from "./types.ts";
+import { checkTensors } from "./named-arrays.ts";
+import type { DescentOptimizer, DescentState, Direction, NamedArrays } from "./types.ts";
 
 /** SGD keeps no moments. */
 export type SgdMoments = Record<never, never>;
@@ -19,9 +19,9 @@ export function sgdDirection(): Direction<SgdMoments> {
   return {
     name: "sgd",
     init: () => ({}),
-    update(grads: Readonly<Tensors>): [Tensors, SgdMoments] {
+    update(grads: Readonly<NamedArrays>): [NamedArrays, SgdMoments] {
       checkTensors(grads, "update sgd", "gradients");
-      const d: Tensors = {};
+      const d: NamedArrays = {};
       for (const key of Object.keys(grads)) d[key] = grads[key].slice();
       return [d, {}];
     },

@@ -4,9 +4,9 @@
  * `scale_by_adam` + `scale_by_learning_rate`).
  */
 
-import type { Tensors } from "../model/parameters.ts";
+import type { NamedArrays } from "../model/parameters.ts";
 
-export type { Tensors };
+export type { NamedArrays };
 
 /**
  * An optimizer as a pure pair (optax's `GradientTransformation`): `init` builds the state from the
@@ -19,8 +19,8 @@ export type { Tensors };
 export interface Optimizer<S> {
   /** Name used in error messages, e.g. `adam` or `applyIfFinite(adam)`. */
   readonly name: string;
-  init(params: Readonly<Tensors>): S;
-  update(grads: Readonly<Tensors>, state: S, params?: Readonly<Tensors>): [Tensors, S];
+  init(params: Readonly<NamedArrays>): S;
+  update(grads: Readonly<NamedArrays>, state: S, params?: Readonly<NamedArrays>): [NamedArrays, S];
   learningRate(state: S): number;
 }
 
@@ -31,8 +31,8 @@ export interface Optimizer<S> {
  */
 export interface Direction<M> {
   readonly name: string;
-  init(params: Readonly<Tensors>): M;
-  update(grads: Readonly<Tensors>, moments: M, t: number): [Tensors, M];
+  init(params: Readonly<NamedArrays>): M;
+  update(grads: Readonly<NamedArrays>, moments: M, t: number): [NamedArrays, M];
 }
 
 /**

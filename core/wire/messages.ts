@@ -10,7 +10,7 @@
  * add fields. Both carry `protocol: 1`; the contract is extended, never renamed.
  *
  * Two steps validate a request: the schema (structure, types, tensor shapes against their data,
- * finiteness), then {@link planGradientsRequest} / {@link planEvaluateRequest} against the model
+ * finiteness), then {@link checkGradientsRequest} / {@link checkEvaluateRequest} against the model
  * plan (parameter names and shapes, input width, labels, chunk layout, limits).
  */
 import * as v from "valibot";
@@ -46,7 +46,7 @@ const positive = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
 const anyNumber = v.custom<number>((x) => typeof x === "number", "must be a number");
 /**
  * A model spec. Typed as the parsed spec, but only checked to be a map here: core's parseModelSpec
- * validates it in the plan step (request-plan.ts), which every request decoder runs.
+ * validates it in the plan step (request-check.ts), which every request decoder runs.
  */
 const modelSpec = v.custom<ModelSpec>(
   (x) => typeof x === "object" && x !== null && !Array.isArray(x),

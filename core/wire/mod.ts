@@ -28,6 +28,6 @@ export {
   type HealthResponse,
   type Timing,
 } from "./messages.ts";
-export * from "./request-plan.ts";
+export * from "./request-check.ts";
 export * from "./signing.ts";
 export * from "./wire-error.ts";

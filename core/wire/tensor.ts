@@ -1,5 +1,5 @@
 /**
- * Tensors on the wire: `{shape, dtype, data}` with `data` the typed array of the dtype, row-major
+ * NamedArrays on the wire: `{shape, dtype, data}` with `data` the typed array of the dtype, row-major
  * (DESIGN.md, "Wire protocol"). msgpackr carries the typed arrays as typed-array extensions, so they
  * decode as typed arrays of their type without a per-element pass.
  *

@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Dataset, epochOrder, loadMnist, syntheticDataset, take } from "../../core/data/mod.ts";
 import { parseJobSpec } from "../../core/job/spec.ts";
-import { initBatchNormState, initParameters, type Tensors } from "../../core/model/parameters.ts";
+import { initBatchNormState, initParameters, type NamedArrays } from "../../core/model/parameters.ts";
 import { referenceCost } from "../../core/model/reference.ts";
 import { planModel } from "../../core/model/spec.ts";
 import { useBackend } from "../../core/tf.ts";
@@ -72,7 +72,7 @@ function limitedPool(limits: { maxRoundExamples: number }): WorkerPool {
   };
 }
 
-function maxRelativeDifference(a: Tensors, b: Tensors): number {
+function maxRelativeDifference(a: NamedArrays, b: NamedArrays): number {
   let worst = 0;
   for (const name of Object.keys(a)) {
     for (let i = 0; i < a[name].length; i++) {
@@ -193,7 +193,7 @@ describe("one round against a float64 reference", () => {
     const theta0 = initParameters(plan, spec.seed);
     const order = epochOrder(m, spec.seed, 0);
     const names = plan.parameters.map((p) => p.name);
-    const f64 = (t: Tensors) => Object.fromEntries(names.map((n) => [n, Float64Array.from(t[n])])) as Record<string, Float64Array>;
+    const f64 = (t: NamedArrays) => Object.fromEntries(names.map((n) => [n, Float64Array.from(t[n])])) as Record<string, Float64Array>;
     const cost = (params: Record<string, Float64Array>, rows: Int32Array, step: number): number => {
       const inputs = new Float32Array(rows.length * 3);
       rows.forEach((r, i) => inputs.set(features.subarray(r * 3, r * 3 + 3), i * 3));

@@ -10,7 +10,7 @@ import { initParameters } from "../../core/model/parameters.ts";
 import { parseModelSpec, planModel } from "../../core/model/spec.ts";
 import { Domain, Rng } from "../../core/random.ts";
 import { encode } from "../../core/wire/codec.ts";
-import { decodeGradientsRequest } from "../../core/wire/request-plan.ts";
+import { decodeGradientsRequest } from "../../core/wire/request-check.ts";
 import { resolveLimits, WORKERD_LIMITS } from "../../edge-functions/worker-limits.ts";
 import { randomBatch, sliceBatch } from "../helpers/batches.ts";
 import { gradientsRequest } from "../helpers/wire-fixtures.ts";

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { tf, useBackend } from "../../core/tf.ts";
 import { computeGradients, evaluate } from "../../core/model/engine.ts";
 import { compareWithCost, gradientCheck } from "../../core/model/gradient-check.ts";
-import { initBatchNormState, initParameters, type Tensors } from "../../core/model/parameters.ts";
+import { initBatchNormState, initParameters, type NamedArrays } from "../../core/model/parameters.ts";
 import { referenceCost } from "../../core/model/reference.ts";
 import { parseModelSpec, planModel, type ModelPlan } from "../../core/model/spec.ts";
 import { randomBatch, sliceBatch } from "../helpers/batches.ts";
@@ -165,7 +165,7 @@ describe("tensor ownership", () => {
       await computeGradients(p, params, batch, { step, seed: 0, chunkSize: 16 });
       await evaluate(p, params, state, batch, { chunkSize: 16, outputs: true });
     }
-    const broken: Tensors = { ...params, "dense0.W": new Float32Array(3) };
+    const broken: NamedArrays = { ...params, "dense0.W": new Float32Array(3) };
     await expect(computeGradients(p, broken, batch, { step: 0, seed: 0, chunkSize: 16 })).rejects.toThrow(/'parameters.dense0.W' must have 63 values/);
     expect(tf.memory().numTensors).toBe(before);
   });
@@ -194,7 +194,7 @@ describe("gradient checking", () => {
     const params = initParameters(p, 4);
     const batch = randomBatch(p, 6, 2);
     const r = await computeGradients(p, params, batch, { step: 0, seed: 0, chunkSize: 6 });
-    const analytic: Tensors = {};
+    const analytic: NamedArrays = {};
     for (const [name, g] of Object.entries(r.gradients!)) analytic[name] = g.map((x) => x / 6);
     expect(compareWithCost(p, params, analytic, batch, { chunkSize: 6 }).ratio).toBeLessThan(1e-6);
     analytic["dense2.W"][5] += 0.05; // a bug in one entry

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { useBackend } from "../../core/tf.ts";
 import { computeGradients } from "../../core/model/engine.ts";
-import { initParameters, RANDOM_INIT_SCALE, type Tensors } from "../../core/model/parameters.ts";
+import { initParameters, RANDOM_INIT_SCALE, type NamedArrays } from "../../core/model/parameters.ts";
 import { parseModelSpec, planModel, type Initializer } from "../../core/model/spec.ts";
 import { randomBatch } from "../helpers/batches.ts";
 
@@ -60,7 +60,7 @@ describe("initializers", () => {
 });
 
 describe("zeros on a multi-layer net never breaks symmetry", () => {
-  async function train(init: Initializer): Promise<Tensors> {
+  async function train(init: Initializer): Promise<NamedArrays> {
     await useBackend("wasm");
     const plan = planModel(parseModelSpec({
       input: [5],
@@ -71,7 +71,7 @@ describe("zeros on a multi-layer net never breaks symmetry", () => {
     const batch = randomBatch(plan, 32, 4);
     for (let step = 0; step < 30; step++) {
       const gradients = (await computeGradients(plan, params, batch, { step, seed: 1, chunkSize: 32 })).gradients!;
-      const next: Tensors = {};
+      const next: NamedArrays = {};
       for (const [k, v] of Object.entries(params)) next[k] = v.map((x, i) => x - 0.5 * (gradients[k][i] / 32));
       params = next;
     }

@@ -1,4 +1,4 @@
-import type { Tensors } from "../../core/model/parameters.ts";
+import type { NamedArrays } from "../../core/model/parameters.ts";
 import { ValidationError } from "../../core/validation-error.ts";
 import { describe, expect, it } from "vitest";
 import {
@@ -46,7 +46,7 @@ function f32(values: readonly number[]): Float32Array {
 }
 
 /** Runs `opt` for the given gradients, one per step; returns the final params and state. */
-function runSteps<S>(opt: Optimizer<S>, params: Tensors, grads: readonly Tensors[]): { params: Tensors; state: S } {
+function runSteps<S>(opt: Optimizer<S>, params: NamedArrays, grads: readonly NamedArrays[]): { params: NamedArrays; state: S } {
   let state = opt.init(params);
   for (const g of grads) {
     const [updates, next] = opt.update(g, state, params);
@@ -60,10 +60,10 @@ function runSteps<S>(opt: Optimizer<S>, params: Tensors, grads: readonly Tensors
 // Test problems. Gradients are derived by hand, evaluated in float64 from the float32 params.
 
 interface Problem {
-  readonly start: Tensors;
-  readonly minimum: Tensors;
-  loss(p: Tensors): number;
-  grad(p: Tensors): Tensors;
+  readonly start: NamedArrays;
+  readonly minimum: NamedArrays;
+  loss(p: NamedArrays): number;
+  grad(p: NamedArrays): NamedArrays;
   readonly steps: number;
   readonly tolerance: number;
 }
@@ -94,7 +94,7 @@ const rosenbrock: Problem = {
   tolerance: 1e-2,
 };
 
-function distance(a: Tensors, b: Tensors): number {
+function distance(a: NamedArrays, b: NamedArrays): number {
   let sum = 0;
   for (const key of Object.keys(b)) for (let i = 0; i < b[key].length; i++) sum += (a[key][i] - b[key][i]) ** 2;
   return Math.sqrt(sum);
@@ -363,8 +363,8 @@ describe("state", () => {
   });
 
   it("the public example of the optimizer API works", () => {
-    let params: Tensors = { w: f32([1, 2]) };
-    const grads: Tensors = { w: f32([0.5, -0.5]) };
+    let params: NamedArrays = { w: f32([1, 2]) };
+    const grads: NamedArrays = { w: f32([0.5, -0.5]) };
     const opt = adam({ learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
     const state = opt.init(params);
     const [updates, next] = opt.update(grads, state, params);
@@ -456,9 +456,9 @@ describe("applyIfFinite", () => {
   it("skips non-finite gradients, leaves the inner state untouched and counts the skips", () => {
     const inner = momentum({ learningRate: 0.1, beta: 0.9 });
     const opt = applyIfFinite(inner, { maxConsecutive: 2 });
-    const params0: Tensors = { w: f32([1, 2]) };
-    const good: Tensors = { w: f32([1, -1]) };
-    let params: Tensors = params0;
+    const params0: NamedArrays = { w: f32([1, 2]) };
+    const good: NamedArrays = { w: f32([1, -1]) };
+    let params: NamedArrays = params0;
     let state = opt.init(params);
     expect(state).toMatchObject({ skipped: 0, consecutiveSkipped: 0 });
 

@@ -4,7 +4,7 @@ import { parseModelSpec, planModel } from "../../core/model/spec.ts";
 import { DEFAULT_WORKER_LIMITS } from "../../core/limits.ts";
 import { decode, DecodeArena, encode, encodeInto } from "../../core/wire/codec.ts";
 import { decodeGradientsResponse, GradientsResponseSchema, validateMessage } from "../../core/wire/messages.ts";
-import { decodeEvaluateRequest, decodeGradientsRequest } from "../../core/wire/request-plan.ts";
+import { decodeEvaluateRequest, decodeGradientsRequest } from "../../core/wire/request-check.ts";
 import { firstNonFinite } from "../../core/validate.ts";
 import { WireError } from "../../core/wire/wire-error.ts";
 import { randomBatch } from "../helpers/batches.ts";

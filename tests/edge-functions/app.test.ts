@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../edge-functions/app.ts";
 import { VERSION } from "../../edge-functions/version.ts";
 import { computeGradients, evaluate } from "../../core/model/engine.ts";
-import { initBatchNormState, initParameters, type Tensors } from "../../core/model/parameters.ts";
+import { initBatchNormState, initParameters, type NamedArrays } from "../../core/model/parameters.ts";
 import { parseModelSpec, planModel } from "../../core/model/spec.ts";
 import { addFloat32, combineBlocks } from "../../core/reduce-tree.ts";
 import { tf, useBackend } from "../../core/tf.ts";
@@ -118,7 +118,7 @@ describe("POST /v1/gradients", () => {
     const whole = await computeGradients(plan, params, batch, { chunkSize: CHUNK, step: STEP, seed: SEED });
     const shardings = [[7], [3, 4], [4, 3], [1, 6], [1, 2, 4], [2, 2, 2, 1], [5, 1, 1], [1, 1, 1, 1, 1, 1, 1]];
     for (const sizes of shardings) {
-      const blocks: { start: number; count: number; value: Tensors }[] = [];
+      const blocks: { start: number; count: number; value: NamedArrays }[] = [];
       let lossChunks: number[] = [];
       let first = 0;
       for (const chunks of sizes) {
@@ -127,7 +127,7 @@ describe("POST /v1/gradients", () => {
         const reply = await gradientsReply(gradientsRequest(plan, spec, params, shard, { chunkSize: CHUNK, step: STEP, seed: SEED, firstChunk: first, totalChunks: TOTAL }));
         expect(reply.gradients).toBeUndefined();
         for (const b of reply.blocks!) {
-          const value: Tensors = {};
+          const value: NamedArrays = {};
           for (const [name, t] of Object.entries(b.gradients)) value[name] = t.data;
           blocks.push({ start: b.start, count: b.count, value });
         }

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpTransport } from "../../coordinator/pool/http-transport.ts";
 import { compareWithCost } from "../../core/model/gradient-check.ts";
 import { computeGradients, evaluate, type Batch, type GradientResult } from "../../core/model/engine.ts";
-import { initBatchNormState, initParameters, type Tensors } from "../../core/model/parameters.ts";
+import { initBatchNormState, initParameters, type NamedArrays } from "../../core/model/parameters.ts";
 import { parseModelSpec, planModel } from "../../core/model/spec.ts";
 import { addFloat32, alignedBlocks, combineBlocks } from "../../core/reduce-tree.ts";
 import { useBackend } from "../../core/tf.ts";
@@ -67,7 +67,7 @@ interface WireTensor {
 const float32 = (data: Float32Array, shape: readonly number[]): WireTensor => ({ shape: [...shape], dtype: "float32", data });
 const int32 = (data: Int32Array, shape: readonly number[]): WireTensor => ({ shape: [...shape], dtype: "int32", data });
 
-function wireTensors(tensors: Tensors): Record<string, WireTensor> {
+function wireTensors(tensors: NamedArrays): Record<string, WireTensor> {
   const out: Record<string, WireTensor> = {};
   for (const p of [...plan.parameters, ...plan.batchNormState]) {
     if (tensors[p.name]) out[p.name] = float32(tensors[p.name], p.shape);
@@ -124,7 +124,7 @@ export function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number
 }
 
 /** Largest relative difference over every gradient tensor, checking the names match. */
-function worstGradientDiff(got: Record<string, { data: Float32Array }>, want: Tensors): number {
+function worstGradientDiff(got: Record<string, { data: Float32Array }>, want: NamedArrays): number {
   expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
   let worst = 0;
   for (const name of Object.keys(want)) worst = Math.max(worst, relativeDiff(got[name].data, want[name]));
@@ -150,7 +150,7 @@ export const CONFORMANCE_SECRET = SECRET;
 
 /** Largest relative difference between two gradient sets (exported for the cross-runtime test). */
 export function gradientSetDiff(a: Record<string, { data: Float32Array }>, b: Record<string, { data: Float32Array }>): number {
-  const want: Tensors = {};
+  const want: NamedArrays = {};
   for (const [name, t] of Object.entries(b)) want[name] = t.data;
   return worstGradientDiff(a, want);
 }
@@ -165,7 +165,7 @@ export function edgeFunctionConformance(runtime: Runtime, options: ConformanceOp
     let url = "";
     let health: HealthResponse;
     let local: GradientResult;
-    let localGradients: Tensors;
+    let localGradients: NamedArrays;
 
     beforeAll(async () => {
       await useBackend("wasm");
@@ -273,7 +273,7 @@ export function edgeFunctionConformance(runtime: Runtime, options: ConformanceOp
 
     it("returns gradients that agree with the float64 reference (finite differences, ratio < 1e-5)", async () => {
       const reply = decodeGradientsResponse(await okBytes(await post(url, "/v1/gradients", gradientsBody(batch))));
-      const analytic: Tensors = {};
+      const analytic: NamedArrays = {};
       for (const p of plan.parameters) analytic[p.name] = reply.gradients![p.name].data.map((g) => g / M);
       const report = compareWithCost(plan, params, analytic, batch, { step: STEP, seed: SEED, chunkSize: CHUNK });
       expect(report.ratio, JSON.stringify(report.worst)).toBeLessThan(1e-5);

@@ -1,6 +1,6 @@
 /** Wire requests built from a plan, parameters and a batch, for the worker and wire tests. */
 import type { Batch } from "../../core/model/engine.ts";
-import type { Tensors } from "../../core/model/parameters.ts";
+import type { NamedArrays } from "../../core/model/parameters.ts";
 import type { ModelPlan, ModelSpec } from "../../core/model/spec.ts";
 import type { GradientShardResult } from "../../core/shard.ts";
 import type { EvaluateRequestInput, GradientsRequestInput } from "../../core/wire/messages.ts";
@@ -19,7 +19,7 @@ function examples(plan: ModelPlan, batch: Batch) {
 export function gradientsRequest(
   plan: ModelPlan,
   spec: ModelSpec | Record<string, unknown>,
-  params: Tensors,
+  params: NamedArrays,
   batch: Batch,
   options: { chunkSize: number; step: number; seed: number; firstChunk?: number; totalChunks?: number; backend?: "wasm" | "cpu" | "webgpu" },
 ): GradientsRequestInput {
@@ -42,8 +42,8 @@ export function gradientsRequest(
 export function evaluateRequest(
   plan: ModelPlan,
   spec: ModelSpec | Record<string, unknown>,
-  params: Tensors,
-  state: Tensors,
+  params: NamedArrays,
+  state: NamedArrays,
   batch: Batch,
   options: { chunkSize: number; outputs?: boolean },
 ): EvaluateRequestInput {

@@ -3,7 +3,7 @@
 // a silently skipped GPU test would let the webgpu backend rot unnoticed.
 import { computeGradients, initParameters, parseModelSpec, planModel, tf, useBackend } from "../../../core/mod.ts";
 import type { GradientResult } from "../../../core/model/engine.ts";
-import type { Tensors } from "../../../core/model/parameters.ts";
+import type { NamedArrays } from "../../../core/model/parameters.ts";
 import { availableBackends } from "../../../core/tf.ts";
 import { randomBatch } from "../../helpers/batches.ts";
 
@@ -26,7 +26,7 @@ const plan = planModel(parseModelSpec({
   output: "softmax",
 }));
 
-async function gradientsOn(backend: "wasm" | "webgpu"): Promise<GradientResult & { gradients: Tensors }> {
+async function gradientsOn(backend: "wasm" | "webgpu"): Promise<GradientResult & { gradients: NamedArrays }> {
   await useBackend(backend);
   if (tf.getBackend() !== backend) throw new Error(`active backend is ${tf.getBackend()}, not ${backend}`);
   const before = tf.memory().numTensors;

@@ -31,17 +31,17 @@ import { WireError } from "./wire-error.ts";
 /** A request as the engine takes it: inputs decoded to float32 rows, the decoding fields gone. */
 type Decoded<R> = Omit<R, "inputs" | "inputValues" | "inputNormalization"> & { readonly inputs: Float32Tensor };
 
-export interface PlannedGradients {
+export interface CheckedGradients {
   readonly request: Decoded<GradientsRequest>;
   readonly plan: ModelPlan;
 }
 
-export interface PlannedEvaluate {
+export interface CheckedEvaluate {
   readonly request: EvaluateRequest;
   readonly plan: ModelPlan;
 }
 
-export interface PlannedRound {
+export interface CheckedRound {
   readonly request: Decoded<RoundRequest>;
   readonly plan: ModelPlan;
   /** The inner optimizer built from `request.optimizer` (its direction is what a round uses). */
@@ -52,21 +52,21 @@ export interface PlannedRound {
  * Decodes, validates and plans a `/v1/gradients` request body. Throws a WireError naming the field.
  * With `arena`, its tensors live in the arena's memory (see DecodeArena in codec.ts).
  */
-export function decodeGradientsRequest(bytes: Uint8Array, limits: WorkerLimits = DEFAULT_WORKER_LIMITS, arena?: DecodeArena): PlannedGradients {
+export function decodeGradientsRequest(bytes: Uint8Array, limits: WorkerLimits = DEFAULT_WORKER_LIMITS, arena?: DecodeArena): CheckedGradients {
   const what = "gradients request";
-  return planGradientsRequest(validateMessage(GradientsRequestSchema, decodeBody(bytes, what, arena), what), limits);
+  return checkGradientsRequest(validateMessage(GradientsRequestSchema, decodeBody(bytes, what, arena), what), limits);
 }
 
 /** Decodes, validates and plans a `/v1/evaluate` request body (see decodeGradientsRequest). */
-export function decodeEvaluateRequest(bytes: Uint8Array, limits: WorkerLimits = DEFAULT_WORKER_LIMITS, arena?: DecodeArena): PlannedEvaluate {
+export function decodeEvaluateRequest(bytes: Uint8Array, limits: WorkerLimits = DEFAULT_WORKER_LIMITS, arena?: DecodeArena): CheckedEvaluate {
   const what = "evaluate request";
-  return planEvaluateRequest(validateMessage(EvaluateRequestSchema, decodeBody(bytes, what, arena), what), limits);
+  return checkEvaluateRequest(validateMessage(EvaluateRequestSchema, decodeBody(bytes, what, arena), what), limits);
 }
 
 /** Decodes, validates and plans a `/v1/rounds` request body (see decodeGradientsRequest). */
-export function decodeRoundRequest(bytes: Uint8Array, limits: WorkerLimits = DEFAULT_WORKER_LIMITS, arena?: DecodeArena): PlannedRound {
+export function decodeRoundRequest(bytes: Uint8Array, limits: WorkerLimits = DEFAULT_WORKER_LIMITS, arena?: DecodeArena): CheckedRound {
   const what = "round request";
-  return planRoundRequest(validateMessage(RoundRequestSchema, decodeBody(bytes, what, arena), what), limits);
+  return checkRoundRequest(validateMessage(RoundRequestSchema, decodeBody(bytes, what, arena), what), limits);
 }
 
 /**
@@ -75,7 +75,7 @@ export function decodeRoundRequest(bytes: Uint8Array, limits: WorkerLimits = DEF
  * gradient shard may hold (maxExamples, maxActivations, maxChunkGradients), and the request's
  * examples together `maxRoundExamples` (the compute budget of one request).
  */
-export function planRoundRequest(request: RoundRequest, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): PlannedRound {
+export function checkRoundRequest(request: RoundRequest, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): CheckedRound {
   const what = "round request";
   const plan = planOf(request.model, limits, what);
   checkNamed(request.parameters, plan.parameters, "parameters", what);
@@ -132,7 +132,7 @@ export function planRoundRequest(request: RoundRequest, limits: WorkerLimits = D
 }
 
 /** Checks a schema-valid gradients request against its model; returns it with the parsed spec. */
-export function planGradientsRequest(request: GradientsRequest, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): PlannedGradients {
+export function checkGradientsRequest(request: GradientsRequest, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): CheckedGradients {
   const what = "gradients request";
   const plan = planOf(request.model, limits, what);
   checkNamed(request.parameters, plan.parameters, "parameters", what);
@@ -149,7 +149,7 @@ export function planGradientsRequest(request: GradientsRequest, limits: WorkerLi
 }
 
 /** Checks a schema-valid evaluate request against its model; returns it with the parsed spec. */
-export function planEvaluateRequest(request: EvaluateRequest, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): PlannedEvaluate {
+export function checkEvaluateRequest(request: EvaluateRequest, limits: WorkerLimits = DEFAULT_WORKER_LIMITS): CheckedEvaluate {
   const what = "evaluate request";
   const plan = planOf(request.model, limits, what);
   checkNamed(request.parameters, plan.parameters, "parameters", what);

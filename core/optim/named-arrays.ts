@@ -1,9 +1,9 @@
-/** Internal helpers over named tensors, shared by the optimizers. */
-import type { Tensors } from "./types.ts";
+/** Internal helpers over named arrays (parameters, gradients, moments), shared by the optimizers. */
+import type { NamedArrays } from "./types.ts";
 
-/** Fresh zero tensors with the names and sizes of `like`. */
-export function zerosLike(like: Readonly<Tensors>): Tensors {
-  const out: Tensors = {};
+/** Fresh zero arrays with the names and sizes of `like`. */
+export function zerosLike(like: Readonly<NamedArrays>): NamedArrays {
+  const out: NamedArrays = {};
   for (const name of Object.keys(like)) out[name] = new Float32Array(like[name].length);
   return out;
 }
@@ -14,8 +14,8 @@ export function zerosLike(like: Readonly<Tensors>): Tensors {
  * what `reference` is ("state", "params").
  */
 export function checkSameTensors(
-  grads: Readonly<Tensors>,
-  reference: Readonly<Tensors>,
+  grads: Readonly<NamedArrays>,
+  reference: Readonly<NamedArrays>,
   what: string,
   role: string,
   gradsRole = "gradients",
@@ -47,7 +47,7 @@ export function checkSameTensors(
 }
 
 /** Checks that every value is a Float32Array. */
-export function checkTensors(tensors: Readonly<Tensors>, what: string, role: string): void {
+export function checkTensors(tensors: Readonly<NamedArrays>, what: string, role: string): void {
   if (typeof tensors !== "object" || tensors === null) {
     throw new TypeError(`Cannot ${what}: ${role} must be a record of Float32Arrays, current value is ${tensors}`);
   }
