@@ -1,7 +1,8 @@
 /**
  * The messages between the coordinator and an edge function (DESIGN.md, "Wire protocol"), declared
- * once as valibot schemas. Types are inferred from the schemas, and every decoder validates with
- * them, so a message that does not match is a {@link WireError} naming the field (a path such as
+ * once as valibot schemas. Their types are written out in message-types.ts (checked at compile
+ * time to be exactly what each schema infers), and every decoder validates with the schemas, so
+ * a message that does not match is a {@link WireError} naming the field (a path such as
  * `parameters.dense0.W.data` or `model.layers[2].units`) rather than a crash deeper down.
  *
  * Requests are strict (an unknown field is an error: it is almost always a typo or a client
@@ -18,6 +19,8 @@ import type { ModelSpec } from "../model/spec.ts";
 import type { OptimizerSpec } from "../optim/from-spec.ts";
 import type { BackendName } from "../tf.ts";
 import { decode, type DecodeArena } from "./codec.ts";
+import { exactSchema } from "./exact-schema.ts";
+import type { ErrorBody, EvaluateRequest, EvaluateRequestInput, EvaluateResponse, GradientsRequest, GradientsRequestInput, GradientsResponse, HealthResponse, RoundRequest, RoundRequestInput, RoundResponse } from "./message-types.ts";
 import {
   FiniteFloat32TensorSchema as finiteFloat32Tensor,
   Float32TensorSchema as float32Tensor,
@@ -26,6 +29,27 @@ import {
   Uint8TensorSchema as uint8Tensor,
 } from "./tensor.ts";
 import { describeValue, WireError } from "./wire-error.ts";
+
+export type {
+  ChunkMomentsMessage,
+  ChunkStatsMessage,
+  ErrorBody,
+  EvaluateRequest,
+  EvaluateRequestInput,
+  EvaluateResponse,
+  GradientBlock,
+  GradientsRequest,
+  GradientsRequestInput,
+  GradientsResponse,
+  HealthResponse,
+  InnerStateMessage,
+  InputNormalizationMessage,
+  RoundRequest,
+  RoundRequestInput,
+  RoundResponse,
+  StepStatsMessage,
+  Timing,
+} from "./message-types.ts";
 
 /** The protocol version this code speaks. */
 export const PROTOCOL = 1;
@@ -70,7 +94,6 @@ const InputNormalizationSchema = v.variant("kind", [
   v.strictObject({ kind: v.literal("standardize"), mean: finiteFloat32Tensor, std: finiteFloat32Tensor }),
   v.strictObject({ kind: v.literal("minmax"), min: finiteFloat32Tensor, range: finiteFloat32Tensor }),
 ]);
-export type InputNormalizationMessage = v.InferOutput<typeof InputNormalizationSchema>;
 
 /** The fields that say how uint8 inputs decode (only with uint8 inputs; shared by every shard of a step). */
 const inputDecoding = {
@@ -90,7 +113,7 @@ export const SHARD_FIELDS: ReadonlySet<string> = new Set(["inputs", "labels", "i
 // ---------------------------------------------------------------------------------------------
 // POST /v1/gradients
 
-export const GradientsRequestSchema = v.strictObject({
+export const GradientsRequestSchema: v.GenericSchema<GradientsRequestInput, GradientsRequest> = exactSchema<GradientsRequestInput, GradientsRequest>()(v.strictObject({
   protocol,
   /** The model spec of the job (validated with core's parseModelSpec). */
   model: modelSpec,
@@ -129,10 +152,7 @@ export const GradientsRequestSchema = v.strictObject({
   totalChunks: v.optional(v.pipe(positive, v.maxValue(MAX_CHUNKS))),
   /** Backend to compute on; the worker's default (wasm) when absent. 409 if it lacks it. */
   backend,
-});
-export type GradientsRequest = v.InferOutput<typeof GradientsRequestSchema>;
-/** What a caller writes: defaults may be left out. */
-export type GradientsRequestInput = v.InferInput<typeof GradientsRequestSchema>;
+}));
 
 /** Per-chunk scalars of a shard, in chunk order. */
 const ChunkStatsSchema = v.object({
@@ -162,7 +182,6 @@ const TimingSchema = v.object({
   computeMs: anyNumber,
   encodeMs: anyNumber,
 });
-export type Timing = v.InferOutput<typeof TimingSchema>;
 
 const BlockSchema = v.object({
   /** Global index of the block's first chunk. */
@@ -173,7 +192,7 @@ const BlockSchema = v.object({
   gradients: named(float32Tensor),
 });
 
-export const GradientsResponseSchema = v.object({
+export const GradientsResponseSchema: v.GenericSchema<GradientsResponse, GradientsResponse> = exactSchema<GradientsResponse, GradientsResponse>()(v.object({
   protocol,
   /** Backend that computed it. */
   backend: v.string(),
@@ -190,16 +209,12 @@ export const GradientsResponseSchema = v.object({
   /** Chunk moments of every batch-norm layer, by layer (`batchnorm{i}`). */
   batchNorm: v.record(v.string(), ChunkMomentsSchema),
   timing: TimingSchema,
-});
-export type GradientsResponse = v.InferOutput<typeof GradientsResponseSchema>;
-export type GradientBlock = v.InferOutput<typeof BlockSchema>;
-export type ChunkStatsMessage = v.InferOutput<typeof ChunkStatsSchema>;
-export type ChunkMomentsMessage = v.InferOutput<typeof ChunkMomentsSchema>;
+}));
 
 // ---------------------------------------------------------------------------------------------
 // POST /v1/evaluate
 
-export const EvaluateRequestSchema = v.strictObject({
+export const EvaluateRequestSchema: v.GenericSchema<EvaluateRequestInput, EvaluateRequest> = exactSchema<EvaluateRequestInput, EvaluateRequest>()(v.strictObject({
   protocol,
   model: modelSpec,
   parameters: named(finiteFloat32Tensor),
@@ -212,11 +227,9 @@ export const EvaluateRequestSchema = v.strictObject({
   /** Also return the model outputs (probabilities for softmax/sigmoid, values for linear). */
   outputs: v.optional(v.boolean(), false),
   backend,
-});
-export type EvaluateRequest = v.InferOutput<typeof EvaluateRequestSchema>;
-export type EvaluateRequestInput = v.InferInput<typeof EvaluateRequestSchema>;
+}));
 
-export const EvaluateResponseSchema = v.object({
+export const EvaluateResponseSchema: v.GenericSchema<EvaluateResponse, EvaluateResponse> = exactSchema<EvaluateResponse, EvaluateResponse>()(v.object({
   protocol,
   backend: v.string(),
   count,
@@ -226,8 +239,7 @@ export const EvaluateResponseSchema = v.object({
   /** float32 [m, K] when asked for. */
   outputs: v.optional(float32Tensor),
   timing: TimingSchema,
-});
-export type EvaluateResponse = v.InferOutput<typeof EvaluateResponseSchema>;
+}));
 
 // ---------------------------------------------------------------------------------------------
 // POST /v1/rounds
@@ -241,7 +253,6 @@ const InnerStateSchema = v.strictObject({
   step: count,
   moments: v.record(v.string(), named(finiteFloat32Tensor)),
 });
-export type InnerStateMessage = v.InferOutput<typeof InnerStateSchema>;
 
 const optimizerSpec = v.custom<OptimizerSpec>(
   (x) => typeof x === "object" && x !== null && !Array.isArray(x),
@@ -253,7 +264,7 @@ const optimizerSpec = v.custom<OptimizerSpec>(
  * `batchNorm` and `innerState`, the steps [step, step + S) on the rows of `inputs` cut into
  * consecutive steps of `stepExamples[h]` rows, each with its own learning rate.
  */
-export const RoundRequestSchema = v.strictObject({
+export const RoundRequestSchema: v.GenericSchema<RoundRequestInput, RoundRequest> = exactSchema<RoundRequestInput, RoundRequest>()(v.strictObject({
   protocol,
   model: modelSpec,
   /** The replica's parameters at the first step of this request. */
@@ -290,9 +301,7 @@ export const RoundRequestSchema = v.strictObject({
   /** Exact per-chunk gradients summed in canonical tree order (see GradientsRequestSchema). */
   deterministic: v.optional(v.boolean(), false),
   backend,
-});
-export type RoundRequest = v.InferOutput<typeof RoundRequestSchema>;
-export type RoundRequestInput = v.InferInput<typeof RoundRequestSchema>;
+}));
 
 /** Per-step scalars of a round, in step order. */
 const StepStatsSchema = v.object({
@@ -303,9 +312,8 @@ const StepStatsSchema = v.object({
   /** 1 where the step's gradient was not finite and its update was skipped. */
   skipped: int32Tensor,
 });
-export type StepStatsMessage = v.InferOutput<typeof StepStatsSchema>;
 
-export const RoundResponseSchema = v.object({
+export const RoundResponseSchema: v.GenericSchema<RoundResponse, RoundResponse> = exactSchema<RoundResponse, RoundResponse>()(v.object({
   protocol,
   backend: v.string(),
   /** The replica's parameters after the request's last step. */
@@ -315,8 +323,7 @@ export const RoundResponseSchema = v.object({
   innerState: v.optional(v.object({ step: count, moments: v.record(v.string(), named(float32Tensor)) })),
   steps: StepStatsSchema,
   timing: TimingSchema,
-});
-export type RoundResponse = v.InferOutput<typeof RoundResponseSchema>;
+}));
 
 // ---------------------------------------------------------------------------------------------
 // GET /v1/health (JSON) and errors (JSON)
@@ -335,7 +342,7 @@ const LimitsSchema = v.object({
   maxRoundExamples: v.optional(positive),
 });
 
-export const HealthResponseSchema = v.object({
+export const HealthResponseSchema: v.GenericSchema<HealthResponse, HealthResponse> = exactSchema<HealthResponse, HealthResponse>()(v.object({
   protocol,
   /** `deno`, `node`, `workerd`, ... */
   runtime: v.string(),
@@ -366,13 +373,11 @@ export const HealthResponseSchema = v.object({
    */
   returnInnerState: v.optional(v.boolean()),
   limits: LimitsSchema,
-});
-export type HealthResponse = v.InferOutput<typeof HealthResponseSchema>;
+}));
 
-export const ErrorBodySchema = v.object({
+export const ErrorBodySchema: v.GenericSchema<ErrorBody, ErrorBody> = exactSchema<ErrorBody, ErrorBody>()(v.object({
   error: v.object({ code: v.string(), message: v.string(), field: v.optional(v.string()) }),
-});
-export type ErrorBody = v.InferOutput<typeof ErrorBodySchema>;
+}));
 
 // ---------------------------------------------------------------------------------------------
 // Validation with errors that name the field

@@ -19,7 +19,7 @@ export type Dtype = (typeof DTYPES)[number];
 /** Highest rank a wire tensor may have. */
 export const MAX_RANK = 8;
 
-const shape = v.pipe(
+const shape: v.GenericSchema<number[]> = v.pipe(
   v.array(v.pipe(v.number(), v.safeInteger(), v.minValue(0))),
   v.maxLength(MAX_RANK),
 );
@@ -41,7 +41,7 @@ function arrayOf<A>(type: abstract new (...args: never[]) => unknown, dtype: Dty
 
 function typed<D extends Dtype, A extends Float32Array | Float64Array | Int32Array | Uint8Array>(
   dtype: D,
-  data: v.GenericSchema<unknown, A>,
+  data: v.GenericSchema<A>,
   finite: boolean,
 ) {
   return v.pipe(
@@ -70,19 +70,38 @@ function typed<D extends Dtype, A extends Float32Array | Float64Array | Int32Arr
   );
 }
 
-/** A float32 tensor (any values). */
-export const Float32TensorSchema = typed("float32", arrayOf<Float32Array>(Float32Array, "float32"), false);
-/** A float32 tensor whose values are all finite. */
-export const FiniteFloat32TensorSchema = typed("float32", arrayOf<Float32Array>(Float32Array, "float32"), true);
-/** A float64 tensor (per-chunk loss sums, which the engine keeps in float64). */
-export const Float64TensorSchema = typed("float64", arrayOf<Float64Array>(Float64Array, "float64"), false);
-export const Int32TensorSchema = typed("int32", arrayOf<Int32Array>(Int32Array, "int32"), false);
-export const Uint8TensorSchema = typed("uint8", arrayOf<Uint8Array>(Uint8Array, "uint8"), false);
+/** A wire tensor of dtype D whose data is an A. */
+export type TensorOf<D extends Dtype, A> = { shape: number[]; dtype: D; data: A };
 
-export type Float32Tensor = v.InferOutput<typeof Float32TensorSchema>;
-export type Float64Tensor = v.InferOutput<typeof Float64TensorSchema>;
-export type Int32Tensor = v.InferOutput<typeof Int32TensorSchema>;
-export type Uint8Tensor = v.InferOutput<typeof Uint8TensorSchema>;
+/**
+ * The schema of a wire tensor: a strict object (which v.variant tells apart by `dtype`), then its
+ * length and finiteness checks. Written out, as the message types are, so that the published API
+ * needs no inference (JSR's rule for a package's public types).
+ */
+export type TensorSchema<D extends Dtype, A> = v.SchemaWithPipe<
+  readonly [
+    v.StrictObjectSchema<
+      { readonly shape: v.GenericSchema<number[]>; readonly dtype: v.LiteralSchema<D, undefined>; readonly data: v.GenericSchema<A> },
+      undefined
+    >,
+    v.GenericValidation<TensorOf<D, A>>,
+    v.GenericValidation<TensorOf<D, A>>,
+  ]
+>;
+
+/** A float32 tensor (any values). */
+export const Float32TensorSchema: TensorSchema<"float32", Float32Array> = typed("float32", arrayOf<Float32Array>(Float32Array, "float32"), false);
+/** A float32 tensor whose values are all finite. */
+export const FiniteFloat32TensorSchema: TensorSchema<"float32", Float32Array> = typed("float32", arrayOf<Float32Array>(Float32Array, "float32"), true);
+/** A float64 tensor (per-chunk loss sums, which the engine keeps in float64). */
+export const Float64TensorSchema: TensorSchema<"float64", Float64Array> = typed("float64", arrayOf<Float64Array>(Float64Array, "float64"), false);
+export const Int32TensorSchema: TensorSchema<"int32", Int32Array> = typed("int32", arrayOf<Int32Array>(Int32Array, "int32"), false);
+export const Uint8TensorSchema: TensorSchema<"uint8", Uint8Array> = typed("uint8", arrayOf<Uint8Array>(Uint8Array, "uint8"), false);
+
+export type Float32Tensor = TensorOf<"float32", Float32Array>;
+export type Float64Tensor = TensorOf<"float64", Float64Array>;
+export type Int32Tensor = TensorOf<"int32", Int32Array>;
+export type Uint8Tensor = TensorOf<"uint8", Uint8Array>;
 export type WireTensor = Float32Tensor | Float64Tensor | Int32Tensor | Uint8Tensor;
 /** Named float32 tensors (parameters, gradients, batch-norm state). */
 export type WireTensors = Record<string, Float32Tensor>;
