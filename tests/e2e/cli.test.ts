@@ -153,8 +153,32 @@ describe("npm start", () => {
     expect(text).toMatch(/^epoch 1\b.* ms\/step, [\d.]+ [KMG]?B\/example$/m);
     expect(text).toMatch(/communication: \d+ requests, [\d.]+ [KMG]?B sent, [\d.]+ [KMG]?B received, [\d.]+ [KMG]?B per example/);
     expect(text).toMatch(/model saved: \S+model\.msgpack/);
-    expect(text).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\//);
+    expect(text).toMatch(/on builtin:mnist \([\d,]+ digits, split 60\/20\/20 into train\/dev\/test\)/);
+    // No dashboard URL for a cluster that is gone: it says so, and how to keep it.
+    expect(text).not.toMatch(/dashboard: http/);
+    expect(text).toMatch(/^the cluster is stopped now; `npm start -- --keep` keeps it/m);
     // Non-TTY: plain lines, no progress-bar control characters.
     expect(text).not.toMatch(/\x1b\[/);
+  }, 150_000);
+
+  it("with --keep serves the dashboard after the report until Ctrl-C, then stops everything", async () => {
+    const demo = spawn(process.execPath, [edgepropBin, "demo", "--epochs", "1", "--keep", "--data-dir", join(dir, "kept")], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true" } });
+    let output = "";
+    demo.stdout!.setEncoding("utf8").on("data", (s: string) => (output += s));
+    demo.stderr!.setEncoding("utf8").on("data", (s: string) => (output += s));
+    try {
+      await waitFor(() => output, (o) => /press Ctrl-C to stop it/.test(o) || demo.exitCode !== null, "the demo to report and keep its cluster", { timeoutMs: 120_000 });
+      const url = /^dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/m.exec(output)?.[1];
+      expect(url, output).toBeDefined();
+      expect((await fetch(url!)).status).toBe(200);
+      const descendants = descendantsOf(demo.pid!);
+      const exited = once(demo, "exit");
+      demo.kill("SIGINT");
+      const [code] = await exited;
+      expect(code).toBe(130);
+      await waitFor(() => descendants.filter(([pid]) => alive(pid)), (left) => left.length === 0, "the demo's processes to exit", { timeoutMs: 5_000 });
+    } finally {
+      if (demo.exitCode === null) demo.kill("SIGKILL");
+    }
   }, 150_000);
 });

@@ -41,7 +41,8 @@ export function demoCommand(): Command {
     .option("--epochs <n>", "epochs to train", "8")
     .option("--workers <n>", "number of Deno edge workers", "2")
     .option("--data-dir <dir>", "job store directory", "./.edgeprop")
-    .action(async (options: { epochs: string; workers: string; dataDir: string }) => {
+    .option("--keep", "keep the cluster (and its dashboard) running after the report, until Ctrl-C")
+    .action(async (options: { epochs: string; workers: string; dataDir: string; keep?: boolean }) => {
       const epochs = parseCount(options.epochs, "--epochs", 1000);
       const workers = parseCount(options.workers, "--workers", 16);
       const dataDir = resolve(options.dataDir);
@@ -52,17 +53,22 @@ export function demoCommand(): Command {
         console.log(`coordinator ${cluster.coordinatorUrl}, workers ${cluster.workerUrls.join(", ")}`);
         const client = clientFor(cluster.coordinatorUrl);
         const job = demoJob(epochs);
+        const mnist = await client.getDataset(job.dataset.id);
         const { id } = await client.submitJob(job);
-        console.log(`training ${job.name} (784-128-10 MLP, batch norm, dropout, L2, Adam, inverse-time decay) for ${epochs} epoch(s) on builtin:mnist as job ${id}`);
+        console.log(`training ${job.name} (784-128-10 MLP, batch norm, dropout, L2, Adam, inverse-time decay) for ${epochs} epoch(s) on builtin:mnist (${mnist.rows.toLocaleString("en-US")} digits, split 60/20/20 into train/dev/test) as job ${id}`);
         const code = await follow(client, id, { json: false, batchSize: job.batchSize });
         if (code === 0) {
           console.log(`model saved: ${join(dataDir, "jobs", id, "model.msgpack")} (after its checksum line; GET ${cluster.coordinatorUrl}/v1/jobs/${id}/model gives the plain MessagePack)`);
-          console.log(`dashboard: ${cluster.coordinatorUrl}/ (up while the cluster runs: \`npx edgeprop cluster up\` keeps one running)`);
         }
         process.exitCode = code;
+        if (options.keep) {
+          console.log(`dashboard: ${cluster.coordinatorUrl}/ — the cluster keeps running; press Ctrl-C to stop it`);
+          await new Promise<never>(() => {}); // the signal handler stops the cluster and exits
+        }
       } finally {
         await cluster.stop();
         removeHandlers();
       }
+      console.log("the cluster is stopped now; `npm start -- --keep` keeps it (and its dashboard) running after the report");
     });
 }
