@@ -1,0 +1,39 @@
+/**
+ * The JSR side of the packages: `deno publish --dry-run` (offline: it checks the graph from
+ * node_modules, resolves nothing remotely and uploads nothing) in core/, with the slow-type check
+ * on (no --allow-slow-types). --allow-dirty because the checkout has uncommitted work while tests run.
+ */
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { denoBin, repoRoot } from "../helpers/processes.ts";
+
+const run = promisify(execFile);
+
+/** Runs the dry run in `dir` and returns its exit code and output (stdout and stderr together). */
+async function dryRun(dir: string): Promise<{ code: number; output: string }> {
+  const options = { cwd: join(repoRoot, dir), env: { ...process.env, NO_COLOR: "1" }, timeout: 170_000, maxBuffer: 16 << 20 };
+  try {
+    const { stdout, stderr } = await run(denoBin, ["publish", "--dry-run", "--allow-dirty"], options);
+    return { code: 0, output: stdout + stderr };
+  } catch (error) {
+    const e = error as { code?: number | string; stdout?: string; stderr?: string };
+    if (typeof e.code !== "number") throw error;
+    return { code: e.code, output: (e.stdout ?? "") + (e.stderr ?? "") };
+  }
+}
+
+describe("deno publish --dry-run", () => {
+  it("passes for @edgeprop/core with its public types explicit, shipping the tfjs bundle and no dist/", async () => {
+    const { code, output } = await dryRun("core");
+    expect(output).not.toMatch(/^error/m);
+    expect(code, output).toBe(0);
+    expect(output).toContain("Simulating publish of @edgeprop/core@0.1.0");
+    expect(output).toContain("Success Dry run complete");
+    expect(output).toContain("/core/tfjs/bundle/tfjs.mjs");
+    expect(output).toContain("/core/tfjs/bundle/tfjs-backend-wasm-simd.wasm");
+    expect(output).toContain("/core/wire/message-types.ts");
+    expect(output).not.toContain("/core/dist/");
+  }, 180_000);
+});
