@@ -63,13 +63,14 @@ export async function computeCheckedRound({ request, plan, inner }: CheckedRound
     );
     const gradients = meanPlusPenalty(plan, result.gradients!, params, request.regularization ?? {}, m, request.penaltyExamples.data[h]);
     // The sync step's optimizer at this step's rate: the same arithmetic, so H = 1 rounds match it.
+    // In place: the round owns its gradients, moments and parameters (copies of the request's).
     const rate = request.learningRates.data[h];
-    const opt = applyIfFinite(descent(direction, () => rate));
+    const opt = applyIfFinite(descent(direction, () => rate, { inPlace: true }));
     const [updates, next] = opt.update(gradients, { inner: state, skipped: 0, consecutiveSkipped: 0 }, params);
     if (next.skipped > 0) {
       skipped[h] = 1;
     } else {
-      params = applyUpdates(params, updates);
+      params = applyUpdates(params, updates, { into: params });
       batchNorm = updateRunningStats(plan, batchNorm, result.batchNorm);
       state = next.inner;
     }

@@ -5,16 +5,27 @@
 import { checkTensors } from "./named-arrays.ts";
 import type { DescentOptimizer, DescentState, Direction, NamedArrays } from "./types.ts";
 
+export interface DescentOptions {
+  /**
+   * Consume the gradients and the state's moments: the updates are written into the gradient
+   * arrays and the new moments into the old ones' (Direction.updateInPlace, where the direction
+   * has it), with the same bits. For a caller that owns both, such as a round's replica.
+   */
+  readonly inPlace?: boolean;
+}
+
 /**
  * Builds `W ← W − α_t·d_t` from a direction transform (`d_t`) and a learning-rate rule
  * (`α_t = rate(t)`, `t` the 0-based number of the update). `update` returns the updates
  * `u = −α_t·d_t` (each rounded to float32 once) and the state `{step: t + 1, learningRate: α_t,
  * ...moments}`; `init` gives `{step: 0, learningRate: rate(0), ...moments}`. A rate that is not a
- * finite number ≥ 0 throws a RangeError when it is used. Pure: no input is modified.
+ * finite number ≥ 0 throws a RangeError when it is used. Pure (no input is modified) unless
+ * `options.inPlace`.
  */
 export function descent<M extends object>(
   direction: Direction<M>,
   rate: (step: number) => number,
+  options: DescentOptions = {},
 ): DescentOptimizer<M> {
   const name = direction.name;
   const rateAt = (step: number): number => {
@@ -37,7 +48,9 @@ export function descent<M extends object>(
     update(grads: Readonly<NamedArrays>, state: DescentState<M>): [NamedArrays, DescentState<M>] {
       const t = state.step;
       const alpha = rateAt(t);
-      const [updates, moments] = direction.update(grads, state, t + 1);
+      const [updates, moments] = options.inPlace && direction.updateInPlace
+        ? direction.updateInPlace(grads as NamedArrays, state, t + 1)
+        : direction.update(grads, state, t + 1);
       const scale = -alpha;
       for (const key of Object.keys(updates)) {
         const u = updates[key];

@@ -33,6 +33,12 @@ export interface Direction<M> {
   readonly name: string;
   init(params: Readonly<NamedArrays>): M;
   update(grads: Readonly<NamedArrays>, moments: M, t: number): [NamedArrays, M];
+  /**
+   * `update` with the same bits, writing the direction into the arrays of `grads` and the new
+   * moments into those of `moments` instead of fresh ones (a large Float32Array costs more to
+   * allocate than to fill). For a caller that owns both and keeps no other reference to them.
+   */
+  updateInPlace?(grads: NamedArrays, moments: M, t: number): [NamedArrays, M];
 }
 
 /**
