@@ -22,7 +22,7 @@ import { computeRoundShard } from "../core/round.ts";
 import { tf, useBackend } from "../core/tf.ts";
 import { PROTOCOL, type RoundRequestInput } from "../core/wire/messages.ts";
 import { wireFloat32, wireFloat64, wireInt32, wireTensors } from "../core/wire/tensor.ts";
-import { median, REFERENCE_MLP, referenceBatch } from "./reference.ts";
+import { collectYoungGarbage, median, REFERENCE_MLP, referenceBatch } from "./reference.ts";
 import { writeSection } from "./results.ts";
 
 const ROWS = 64, CHUNK = 32, H = 8, REPLICAS = 4;
@@ -112,7 +112,7 @@ for (const phase of Object.values(phases)) await phase.run(phase.setup?.());
 const perStep: number[] = [];
 const samples: Record<string, number[]> = Object.fromEntries(Object.keys(phases).map((k) => [k, []]));
 for (let r = 0; r < ROUNDS; r++) {
-  globalThis.gc?.();
+  collectYoungGarbage();
   perStep.push((await time(() => computeRoundShard(request))) / H);
   for (const [name, phase] of Object.entries(phases)) {
     let ms = 0;
