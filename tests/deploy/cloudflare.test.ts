@@ -69,7 +69,9 @@ afterAll(async () => {
 
 describe("Cloudflare deployment, offline", () => {
   it("deploy-many.mjs dry-runs N workers under N names with one secret, each rebuilding the bundle", async () => {
-    // A stale bundle: wrangler's [build] must replace it, not upload it.
+    // A stale bundle: wrangler's [build] must replace it, not upload it. (A clean clone has none
+    // until something builds one.)
+    await stat(bundle).catch(() => buildWorker());
     const old = new Date("2000-01-01T00:00:00Z");
     await utimes(bundle, old, old);
     const out = await runCommand(process.execPath, ["deploy/cloudflare/deploy-many.mjs", "--count", "2", "--prefix", "edgeprop-test", "--dry-run"], {
