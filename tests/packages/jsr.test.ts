@@ -1,12 +1,16 @@
 /**
  * The JSR side of the packages: `deno publish --dry-run` (offline: it checks the graph from
- * node_modules, resolves nothing remotely and uploads nothing) in core/, with the slow-type check
- * on (no --allow-slow-types). --allow-dirty because the checkout has uncommitted work while tests run.
+ * node_modules, resolves nothing remotely and uploads nothing), with the slow-type check on (no
+ * --allow-slow-types), in core/ and in the staged @edgeprop/sdk and @edgeprop/worker that
+ * deploy/build/jsr.mjs writes to .build/jsr/ (their sources import core's files by relative path,
+ * which JSR refuses between packages). --allow-dirty because the checkout has uncommitted work while
+ * tests run.
  */
 import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { denoBin, repoRoot } from "../helpers/processes.ts";
 
 const run = promisify(execFile);
@@ -25,6 +29,10 @@ async function dryRun(dir: string): Promise<{ code: number; output: string }> {
 }
 
 describe("deno publish --dry-run", () => {
+  beforeAll(async () => {
+    await run(process.execPath, [join(repoRoot, "deploy/build/jsr.mjs")], { cwd: repoRoot, timeout: 60_000 });
+  }, 70_000);
+
   it("passes for @edgeprop/core with its public types explicit, shipping the tfjs bundle and no dist/", async () => {
     const { code, output } = await dryRun("core");
     expect(output).not.toMatch(/^error/m);
@@ -35,5 +43,29 @@ describe("deno publish --dry-run", () => {
     expect(output).toContain("/core/tfjs/bundle/tfjs-backend-wasm-simd.wasm");
     expect(output).toContain("/core/wire/message-types.ts");
     expect(output).not.toContain("/core/dist/");
+  }, 180_000);
+
+  it("passes for the staged @edgeprop/sdk, which carries the core files it uses instead of depending on core", async () => {
+    const { code, output } = await dryRun(".build/jsr/sdk");
+    expect(output).not.toMatch(/^(error|warning)/m);
+    expect(code, output).toBe(0);
+    expect(output).toContain("Simulating publish of @edgeprop/sdk@0.1.0");
+    expect(output).toContain("Success Dry run complete");
+    expect(output).toContain("/.build/jsr/sdk/clients/sdk/mod.ts");
+    expect(output).toContain("/.build/jsr/sdk/core/sleep.ts");
+    expect(output).not.toContain("tfjs");
+  }, 180_000);
+
+  it("passes for the staged @edgeprop/worker, which imports @edgeprop/core by name and export", async () => {
+    const { code, output } = await dryRun(".build/jsr/worker");
+    expect(output).not.toMatch(/^(error|warning)/m);
+    expect(code, output).toBe(0);
+    expect(output).toContain("Simulating publish of @edgeprop/worker@0.1.0");
+    expect(output).toContain("Success Dry run complete");
+    expect(output).toContain("/.build/jsr/worker/edge-functions/app.ts");
+    expect(output).not.toMatch(/\/worker\/core\//);
+    const app = await readFile(join(repoRoot, ".build/jsr/worker/edge-functions/app.ts"), "utf8");
+    expect(app).toContain('from "@edgeprop/core/round"');
+    expect(app).not.toContain("../core/");
   }, 180_000);
 });
