@@ -49,15 +49,19 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "cache-control": "no-cache",
 };
 
-const DEFAULT_ROOT = fileURLToPath(new URL("../clients/dashboard/", import.meta.url));
+// Only from files on disk: the coordinator run from JSR (an https: module URL) has no dashboard files
+// (the JSR package @edgeprop/edgeprop ships the coordinator's modules only), so it answers 503.
+const DEFAULT_ROOT = import.meta.url.startsWith("file:") ? fileURLToPath(new URL("../clients/dashboard/", import.meta.url)) : undefined;
 
 /** The dashboard of a coordinator; files are read on each request (they are small and cached by the browser). */
 export function createDashboard(options: DashboardOptions): Dashboard {
   const root = options.root ?? DEFAULT_ROOT;
-  const dist = join(root, "dist");
+  const dist = root === undefined ? "" : join(root, "dist");
   const notBuilt = () =>
     new Response(
-      "The dashboard is not built: run `npm install` (or `npm run build`) in the repository; it bundles clients/dashboard/ into clients/dashboard/dist/.\n",
+      root === undefined
+        ? "This coordinator has no dashboard: it runs from a module URL that is not a file (the JSR package ships no dashboard); run it from the repository or the npm package edgeprop for one.\n"
+        : "The dashboard is not built: run `npm install` (or `npm run build`) in the repository; it bundles clients/dashboard/ into clients/dashboard/dist/.\n",
       { status: 503, headers: { "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS } },
     );
   const notFound = (path: string) =>
@@ -68,6 +72,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 
   return {
     async index() {
+      if (root === undefined) return notBuilt();
       let html: string;
       try {
         html = await readFile(join(root, "index.html"), "utf8");
@@ -82,6 +87,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 
     async asset(path: string) {
       const type = CONTENT_TYPES[extname(path)];
+      if (root === undefined) return notFound(path);
       // Plain relative names only: no "..", no absolute paths, no dot files.
       if (!type || !/^[A-Za-z0-9_-][A-Za-z0-9_.-]*(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/.test(path) || path.split("/").includes("..")) {
         return notFound(path);

@@ -28,10 +28,29 @@ const packages = await Promise.all(["core", "clients/sdk", "edge-functions"].map
   const json = await readJson(`${dir}/package.json`);
   const deno = await readJson(`${dir}/deno.json`);
   const declared = new Set([...Object.keys(json.dependencies ?? {}), ...Object.keys(json.peerDependencies ?? {})]);
-  return { dir, name: deno.name, deno, declared };
+  return { dir, name: deno.name, deno, json, declared };
 }));
-/** The package a repository path belongs to (undefined: the root package, never imported by these). */
+/** The package a repository path belongs to (undefined: the root package; only the root imports the others' files). */
 const owner = (path) => packages.find((p) => path.startsWith(`${p.dir}/`));
+/**
+ * The root package `edgeprop` (the coordinator, the CLI, the local cluster). Its deno.json is the
+ * repository's Deno config (tasks, check, fmt) and carries no name, so its JSR identity is here:
+ * `@edgeprop/edgeprop`, the npm name under the scope JSR requires (README "Packages"). It exports
+ * what a Deno user runs: the coordinator's Deno entry (`deno run -A jsr:@edgeprop/edgeprop/coordinator`).
+ */
+const rootJson = await readJson("package.json");
+const rootPackage = {
+  dir: "",
+  name: "@edgeprop/edgeprop",
+  deno: {
+    name: "@edgeprop/edgeprop",
+    version: rootJson.version,
+    license: rootJson.license,
+    exports: { "./coordinator": "./coordinator/entry/deno.ts" },
+  },
+  json: { name: rootJson.name, version: rootJson.version, type: rootJson.type, dependencies: rootJson.dependencies },
+  declared: new Set(Object.keys(rootJson.dependencies ?? {})),
+};
 
 /** The JSR export of `pkg` that is the repository file `path`, e.g. "@edgeprop/core/limits". */
 function exportedAs(pkg, path) {
@@ -87,7 +106,7 @@ async function stage(pkg, as) {
   }
   const staged = { ...pkg.deno, exports: Object.fromEntries(Object.entries(exports).map(([k, v]) => [k, `./${posix.join(pkg.dir, v)}`])) };
   await writeFile(join(dir, "deno.json"), `${JSON.stringify(staged, null, 2)}\n`);
-  await cp(join(root, pkg.dir, "package.json"), join(dir, "package.json"));
+  await writeFile(join(dir, "package.json"), `${JSON.stringify(pkg.json, null, 2)}\n`);
   if (existsSync(join(root, pkg.dir, "README.md"))) await cp(join(root, pkg.dir, "README.md"), join(dir, "README.md"));
 }
 
@@ -97,9 +116,10 @@ await mkdir(out, { recursive: true });
 await cp(join(root, "core"), join(out, "core"), { recursive: true, filter: (src) => !/[/\\]core[/\\](dist|node_modules)$/.test(src) });
 await stage(packages.find((p) => p.dir === "clients/sdk"), "sdk");
 await stage(packages.find((p) => p.dir === "edge-functions"), "worker");
+await stage(rootPackage, "edgeprop");
 if (problems.length) throw new Error(`jsr staging:\n  ${problems.join("\n  ")}`);
 // A Deno workspace, so that the worker's `@edgeprop/core/...` resolve to the staged core, and npm
 // packages from the repository's node_modules (offline, as for core in place).
-await writeFile(join(out, "deno.json"), `${JSON.stringify({ workspace: ["./core", "./sdk", "./worker"], nodeModulesDir: "manual" }, null, 2)}\n`);
-await writeFile(join(out, "package.json"), `${JSON.stringify({ private: true, workspaces: ["core", "sdk", "worker"] }, null, 2)}\n`);
+await writeFile(join(out, "deno.json"), `${JSON.stringify({ workspace: ["./core", "./sdk", "./worker", "./edgeprop"], nodeModulesDir: "manual" }, null, 2)}\n`);
+await writeFile(join(out, "package.json"), `${JSON.stringify({ private: true, workspaces: ["core", "sdk", "worker", "edgeprop"] }, null, 2)}\n`);
 await symlink(join(root, "node_modules"), join(out, "node_modules"), "dir");

@@ -1,7 +1,7 @@
 /**
  * The JSR side of the packages: `deno publish --dry-run` (offline: it checks the graph from
  * node_modules, resolves nothing remotely and uploads nothing), with the slow-type check on (no
- * --allow-slow-types), in core/ and in the staged @edgeprop/sdk and @edgeprop/worker that
+ * --allow-slow-types), in core/ and in the staged @edgeprop/sdk, @edgeprop/worker and @edgeprop/edgeprop that
  * deploy/build/jsr.mjs writes to .build/jsr/ (their sources import core's files by relative path,
  * which JSR refuses between packages). --allow-dirty because the checkout has uncommitted work while
  * tests run.
@@ -67,5 +67,19 @@ describe("deno publish --dry-run", () => {
     const app = await readFile(join(repoRoot, ".build/jsr/worker/edge-functions/app.ts"), "utf8");
     expect(app).toContain('from "@edgeprop/core/round"');
     expect(app).not.toContain("../core/");
+  }, 180_000);
+
+  it("passes for the staged @edgeprop/edgeprop (the root package), exporting the coordinator's Deno entry and importing core by name", async () => {
+    const { code, output } = await dryRun(".build/jsr/edgeprop");
+    expect(output).not.toMatch(/^(error|warning)/m);
+    expect(code, output).toBe(0);
+    expect(output).toContain("Simulating publish of @edgeprop/edgeprop@0.1.0");
+    expect(output).toContain("Success Dry run complete");
+    expect(output).toContain("/.build/jsr/edgeprop/coordinator/entry/deno.ts");
+    expect(output).toContain("/.build/jsr/edgeprop/coordinator/training/trainer.ts");
+    expect(output).not.toMatch(/\/edgeprop\/core\//);
+    const trainer = await readFile(join(repoRoot, ".build/jsr/edgeprop/coordinator/training/trainer.ts"), "utf8");
+    expect(trainer).toContain('from "@edgeprop/core/model/spec"');
+    expect(trainer).not.toContain("../core/");
   }, 180_000);
 });
