@@ -185,7 +185,10 @@ export class FileStore implements JobStore {
 
   async listStudies(): Promise<StudyRecord[]> {
     const names = await listDir(join(this.#root, "studies"));
-    const ids = names.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -".json".length));
+    // A study killed between its two renames has only its previous copy (`<id>.json.prev`): listed too.
+    const idOf = (name: string) =>
+      name.endsWith(".json") ? name.slice(0, -".json".length) : name.endsWith(`.json${PREVIOUS}`) ? name.slice(0, -`.json${PREVIOUS}`.length) : null;
+    const ids = [...new Set(names.map(idOf).filter((id): id is string => id !== null))];
     const studies = await Promise.all(ids.map((id) => this.#listed(() => this.getStudy(id))));
     return studies.filter((s): s is StudyRecord => s !== null).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }

@@ -139,6 +139,18 @@ describe("damaged files of every kind", () => {
     });
   }
 
+  it("lists a study killed between its two renames (only its previous copy left), as it reads it", async () => {
+    const dir = await scratch();
+    const store = new FileStore(dir);
+    await store.putStudy(studyRecord("study_a", 1));
+    await store.putStudy(studyRecord("study_a", 2));
+    await store.putStudy(studyRecord("study_b", 1));
+    // The newest copy renamed aside, the new one not yet in place: what a SIGKILL there leaves.
+    await rm(join(dir, "studies", "study_a.json"));
+    expect(await store.getStudy("study_a")).toMatchObject({ round: 1 });
+    expect((await store.listStudies()).map((s) => [s.id, s.round])).toEqual([["study_a", 1], ["study_b", 1]]);
+  });
+
   it("a metrics line with a flipped bit is dropped, not misread; a torn or empty log reads as what is whole", async () => {
     const dir = await scratch();
     const store = new FileStore(dir);

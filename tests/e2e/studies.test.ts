@@ -54,7 +54,14 @@ async function waitForStudy(base: string, id: string, timeoutMs = 120_000): Prom
   for (;;) {
     const { body } = await api(base, `/v1/studies/${id}`);
     if (body.status !== "running") return body;
-    if (Date.now() > deadline) throw new Error(`study ${id} still running after ${timeoutMs} ms: ${JSON.stringify(body.counts)}`);
+    if (Date.now() > deadline) {
+      // Say where it stands: the running trials' jobs and the workers as the coordinator sees them.
+      const running = body.trials.filter((t: any) => t.status === "running");
+      const jobs = await Promise.all(running.map(async (t: any) => (await api(base, `/v1/jobs/${t.jobId}`)).body));
+      const states = jobs.map((j: any) => ({ id: j.id, status: j.status, progress: j.progress, error: j.error, epochs: j.spec?.epochs }));
+      const pool = (await api(base, "/v1/workers")).body;
+      throw new Error(`study ${id} still running after ${timeoutMs} ms: ${JSON.stringify(body.counts)}; running trials' jobs ${JSON.stringify(states)}; workers ${JSON.stringify(pool)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
