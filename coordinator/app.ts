@@ -222,8 +222,13 @@ export function createCoordinatorApp(options: CoordinatorOptions): Hono {
           }
           if (stream.aborted) return;
           await new Promise<void>((resolve) => {
-            wake = resolve;
-            setTimeout(resolve, 15_000); // heartbeat: keeps proxies from closing an idle stream
+            // The heartbeat keeps proxies from closing an idle stream; an event or the client's
+            // leaving clears it, so a busy stream leaves no 15 s timer behind per event.
+            const heartbeat = setTimeout(resolve, 15_000);
+            wake = () => {
+              clearTimeout(heartbeat);
+              resolve();
+            };
           });
           wake = null;
           if (queue.length === 0 && !stream.aborted) await stream.write(": keep-alive\n\n");
