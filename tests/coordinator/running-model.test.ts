@@ -13,9 +13,8 @@ import { decode } from "../../core/wire/codec.ts";
 import { createCoordinatorApp } from "../../coordinator/app.ts";
 import { DatasetRegistry } from "../../coordinator/datasets/registry.ts";
 import { JobManager } from "../../coordinator/jobs/job-manager.ts";
-import { InProcessPool } from "../../coordinator/pool/in-process-pool.ts";
-import type { WorkerPool } from "../../coordinator/pool/worker-pool.ts";
 import { FileStore } from "../../coordinator/store/file-store.ts";
+import { gatedPool } from "../helpers/gated-pool.ts";
 import { within } from "../helpers/wait.ts";
 
 let dir: string;
@@ -29,28 +28,17 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** An in-process pool whose `runStep` number `holdAt` (0-based) waits until `release` is called. */
+/** A pool whose step `holdAt` (0-based) waits until `release` is called; `held` resolves when it is reached. */
 function holdingPool(holdAt: number) {
-  const inner = new InProcessPool();
-  let steps = 0;
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   let reached!: () => void;
   const held = new Promise<void>((resolve) => (reached = resolve));
-  const pool: WorkerPool = {
-    capacity: () => inner.capacity(),
-    status: () => inner.status(),
-    forJob: () => pool,
-    runEvaluation: (task, options) => inner.runEvaluation(task, options),
-    runRound: (task, options) => inner.runRound(task, options),
-    runStep: async (task, options) => {
-      if (steps++ === holdAt) {
-        reached();
-        await released;
-      }
-      return inner.runStep(task, options);
-    },
-  };
+  const pool = gatedPool((step) => {
+    if (step !== holdAt) return;
+    reached();
+    return released;
+  });
   return { pool, held, release };
 }
 

@@ -11,9 +11,8 @@ import { useBackend } from "../../core/tf.ts";
 import { createCoordinatorApp } from "../../coordinator/app.ts";
 import { DatasetRegistry } from "../../coordinator/datasets/registry.ts";
 import { JobManager } from "../../coordinator/jobs/job-manager.ts";
-import { InProcessPool } from "../../coordinator/pool/in-process-pool.ts";
-import type { WorkerPool } from "../../coordinator/pool/worker-pool.ts";
 import { FileStore } from "../../coordinator/store/file-store.ts";
+import { gatedPool } from "../helpers/gated-pool.ts";
 import { within } from "../helpers/wait.ts";
 
 let dir: string;
@@ -31,20 +30,9 @@ afterAll(async () => {
 describe("the events stream", () => {
   it("leaves no heartbeat timer behind for the events that woke it", async () => {
     // The job's first step waits until the stream is open, so that every later event wakes a waiting stream.
-    const inner = new InProcessPool();
     let open!: () => void;
     const opened = new Promise<void>((resolve) => (open = resolve));
-    const pool: WorkerPool = {
-      capacity: () => inner.capacity(),
-      status: () => inner.status(),
-      forJob: () => pool,
-      runEvaluation: (task, options) => inner.runEvaluation(task, options),
-      runRound: (task, options) => inner.runRound(task, options),
-      runStep: async (task, options) => {
-        await opened;
-        return inner.runStep(task, options);
-      },
-    };
+    const pool = gatedPool(() => opened);
     const store = new FileStore(dir);
     const registry = new DatasetRegistry(store);
     const jobs = new JobManager({ store, registry, defaultWorkers: ["in-process"], createPool: async () => pool });

@@ -15,11 +15,10 @@ import { planModel } from "../../core/model/spec.ts";
 import { useBackend } from "../../core/tf.ts";
 import type { GradientsRequestInput } from "../../core/wire/messages.ts";
 import { HttpPool } from "../../coordinator/pool/http-pool.ts";
-import { InProcessPool } from "../../coordinator/pool/in-process-pool.ts";
 import { prepareData } from "../../coordinator/training/prepared-data.ts";
 import { distributedGradient } from "../../coordinator/training/gradient-step.ts";
-import { train } from "../../coordinator/training/trainer.ts";
 import { api, modelParameters, waitForJob } from "../helpers/api.ts";
+import { inProcessParameters, runJob } from "../helpers/jobs.ts";
 import { startCoordinator } from "../helpers/coordinator-process.ts";
 import { startFlakyProxy } from "../helpers/flaky-proxy.ts";
 import type { ServerProcess } from "../helpers/server-process.ts";
@@ -69,34 +68,17 @@ afterAll(async () => {
   for (const dir of [dataDir, ...scratch]) if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function runJob(spec: object, base = coordinator.url): Promise<{ record: any; params: Record<string, number[]> }> {
-  const submitted = await api(base, "/v1/jobs", { body: spec });
-  expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
-  const record = await waitForJob(base, submitted.body.id);
-  expect(record.status, record.error).toBe("succeeded");
-  return { record, params: await modelParameters(base, record.id) };
-}
-
-/** The same job trained in this process with the in-process pool: the reference bits. */
-async function inProcessParameters(job: object): Promise<Record<string, number[]>> {
-  const spec = parseJobSpec(job);
-  const plan = planModel(spec.model);
-  const data = prepareData(syntheticDataset(spec.dataset.id.slice("builtin:".length), { seed: 1, examples: 1000 }), spec, plan);
-  const result = await train({ spec, plan, data, pool: new InProcessPool({ workers: 3 }), signal: new AbortController().signal, emit: () => {}, checkpoint: async () => {} });
-  return Object.fromEntries(Object.entries(result.members[0].params).map(([k, v]) => [k, Array.from(v)]));
-}
-
 describe("equivalence", () => {
   it("ends with bitwise-identical parameters on 1, 2 and 4 workers and in process", async () => {
     const runs = [];
     for (const count of [1, 2, 4]) {
-      runs.push(await runJob({ ...equivalenceJob, workers: { urls: workers.slice(0, count).map((w) => w.url) } }));
+      runs.push(await runJob(coordinator.url, { ...equivalenceJob, workers: { urls: workers.slice(0, count).map((w) => w.url) } }));
     }
     const [one, two, four] = runs.map((r) => r.params);
     expect(Object.keys(one).length).toBe(7);
     expect(two).toEqual(one);
     expect(four).toEqual(one);
-    expect(await inProcessParameters(equivalenceJob)).toEqual(one);
+    expect(await inProcessParameters(equivalenceJob, { workers: 3 })).toEqual(one);
     // Training did move the parameters, and the job reports what DESIGN.md promises.
     const record = runs[2].record;
     expect(record.metrics.devError).toBeGreaterThanOrEqual(0);
@@ -124,7 +106,7 @@ describe("worker faults", () => {
       const record = await waitForJob(coordinator.url, submitted.body.id);
       expect(record.status, record.error).toBe("succeeded");
       expect(flaky.counts.failed).toBeGreaterThan(0);
-      const reference = await inProcessParameters({ ...equivalenceJob, epochs: 4 });
+      const reference = await inProcessParameters({ ...equivalenceJob, epochs: 4 }, { workers: 3 });
       expect(await modelParameters(coordinator.url, record.id)).toEqual(reference);
       const { body } = await api(coordinator.url, "/v1/workers");
       const dead = body.workers.find((w: any) => w.url === victim.url);
@@ -141,9 +123,9 @@ describe("worker faults", () => {
     try {
       const job = { ...equivalenceJob, workers: { urls: [workers[3].url, slow.url] } };
       const started = Date.now();
-      const { record, params } = await runJob(job);
+      const { record, params } = await runJob(coordinator.url, job);
       expect(record.status).toBe("succeeded");
-      expect(params).toEqual(await inProcessParameters(equivalenceJob));
+      expect(params).toEqual(await inProcessParameters(equivalenceJob, { workers: 3 }));
       const { body } = await api(coordinator.url, "/v1/workers");
       expect(body.workers.find((w: any) => w.url === slow.url).hedged).toBeGreaterThan(0);
       // Without hedging every one of the ~18 slow requests would cost 1.5 s.
@@ -158,8 +140,8 @@ describe("worker faults", () => {
     const b = await api(coordinator.url, "/v1/jobs", { body: { ...equivalenceJob, name: "b", seed: 8, workers: { urls: workers.slice(0, 2).map((w) => w.url) } } });
     const [ra, rb] = await Promise.all([waitForJob(coordinator.url, a.body.id), waitForJob(coordinator.url, b.body.id)]);
     expect([ra.status, rb.status]).toEqual(["succeeded", "succeeded"]);
-    expect(await modelParameters(coordinator.url, ra.id)).toEqual(await inProcessParameters(equivalenceJob));
-    expect(await modelParameters(coordinator.url, rb.id)).toEqual(await inProcessParameters({ ...equivalenceJob, seed: 8 }));
+    expect(await modelParameters(coordinator.url, ra.id)).toEqual(await inProcessParameters(equivalenceJob, { workers: 3 }));
+    expect(await modelParameters(coordinator.url, rb.id)).toEqual(await inProcessParameters({ ...equivalenceJob, seed: 8 }, { workers: 3 }));
     expect(a.body.id).toMatch(/^job_[0-9a-f]{28}$/);
   });
 
@@ -208,13 +190,13 @@ describe("coordinator crash", () => {
       expect(second.stdout()).toMatch(/resumed 1 job/);
       const record = await waitForJob(second.url, submitted.body.id);
       expect(record.status, record.error).toBe("succeeded");
-      expect(await modelParameters(second.url, record.id)).toEqual(await inProcessParameters(job));
+      expect(await modelParameters(second.url, record.id)).toEqual(await inProcessParameters(job, { workers: 3 }));
       // The metrics history has each step once, even though some were computed twice.
       const { body: metrics } = await api(second.url, `/v1/jobs/${record.id}/metrics`);
       expect(metrics.steps.map((s: any) => s.step)).toEqual(Array.from({ length: 12 * 6 }, (_, i) => i + 1));
       expect(metrics.epochs.length).toBe(12);
       // Every loss the history shows is that of an uninterrupted run, epochs cut by the crash included.
-      const reference = await runJob(job);
+      const reference = await runJob(coordinator.url, job);
       const { body: uninterrupted } = await api(coordinator.url, `/v1/jobs/${reference.record.id}/metrics`);
       expect(metrics.steps.map((s: any) => s.loss)).toEqual(uninterrupted.steps.map((s: any) => s.loss));
       expect(metrics.epochs.map((e: any) => [e.trainLoss, e.devLoss, e.devError])).toEqual(uninterrupted.epochs.map((e: any) => [e.trainLoss, e.devLoss, e.devError]));
@@ -322,7 +304,7 @@ describe("the worker pool", () => {
 
 describe("learning", () => {
   it("reaches at least 93% dev accuracy on builtin:mnist with a 784-128-10 MLP (batch norm, dropout)", async () => {
-    const { record } = await runJob({
+    const { record } = await runJob(coordinator.url, {
       name: "mnist",
       dataset: { id: "builtin:mnist" },
       model: {
@@ -343,10 +325,10 @@ describe("learning", () => {
 
   it("moves the spirals verdict from high bias (logistic regression) to good fit (a deeper net)", async () => {
     const base = { dataset: { id: "builtin:spirals" }, batchSize: 64, chunkSize: 32, seed: 42 };
-    const logistic = await runJob({ ...base, model: { input: [2], layers: [{ type: "dense", units: 2 }], output: "softmax" }, optimizer: { type: "adam", learningRate: 0.05 }, epochs: 30 });
+    const logistic = await runJob(coordinator.url, { ...base, model: { input: [2], layers: [{ type: "dense", units: 2 }], output: "softmax" }, optimizer: { type: "adam", learningRate: 0.05 }, epochs: 30 });
     expect(logistic.record.diagnosis.verdict).toBe("high bias");
     expect(logistic.record.diagnosis.avoidableBias).toBeGreaterThan(0.2);
-    const deep = await runJob({
+    const deep = await runJob(coordinator.url, {
       ...base,
       model: {
         input: [2],

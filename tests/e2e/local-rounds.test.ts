@@ -9,14 +9,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { syntheticDataset } from "../../core/data/mod.ts";
-import { parseJobSpec } from "../../core/job/spec.ts";
-import { planModel } from "../../core/model/spec.ts";
 import { useBackend } from "../../core/tf.ts";
-import { InProcessPool } from "../../coordinator/pool/in-process-pool.ts";
-import { prepareData } from "../../coordinator/training/prepared-data.ts";
-import { train } from "../../coordinator/training/trainer.ts";
 import { api, modelParameters, waitForJob } from "../helpers/api.ts";
+import { inProcessParameters, runJob } from "../helpers/jobs.ts";
 import { startCoordinator } from "../helpers/coordinator-process.ts";
 import { startFlakyProxy } from "../helpers/flaky-proxy.ts";
 import type { ServerProcess } from "../helpers/server-process.ts";
@@ -66,35 +61,18 @@ afterAll(async () => {
   for (const dir of [dataDir, ...scratch]) if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function runJob(spec: object, base = coordinator.url): Promise<{ record: any; params: Record<string, number[]> }> {
-  const submitted = await api(base, "/v1/jobs", { body: spec });
-  expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
-  const record = await waitForJob(base, submitted.body.id);
-  expect(record.status, record.error).toBe("succeeded");
-  return { record, params: await modelParameters(base, record.id) };
-}
-
-/** The same job trained in this process with the in-process pool: the reference bits. */
-async function inProcessParameters(job: object): Promise<Record<string, number[]>> {
-  const spec = parseJobSpec(job);
-  const plan = planModel(spec.model);
-  const data = prepareData(syntheticDataset(spec.dataset.id.slice("builtin:".length), { seed: 1, examples: 1000 }), spec, plan);
-  const result = await train({ spec, plan, data, pool: new InProcessPool(), signal: new AbortController().signal, emit: () => {}, checkpoint: async () => {} });
-  return Object.fromEntries(Object.entries(result.members[0].params).map(([k, v]) => [k, Array.from(v)]));
-}
-
 describe("local-step rounds", () => {
   it("end with bitwise-identical parameters on 1, 2 and 4 workers and in process, and with rounds cut by maxRoundExamples", async () => {
     const reference = await inProcessParameters(localJob);
     for (const count of [1, 2, 4]) {
-      const { params } = await runJob({ ...localJob, workers: { urls: workers.slice(0, count).map((w) => w.url) } });
+      const { params } = await runJob(coordinator.url, { ...localJob, workers: { urls: workers.slice(0, count).map((w) => w.url) } });
       expect(params, `${count} workers`).toEqual(reference);
     }
     // A worker that takes 50 examples per round request: every round of 3 steps of 25 rows goes out as 2 + 1.
     const small = await startWorker("deno", { secret: SECRET, env: { EDGEPROP_MAX_ROUND_EXAMPLES: "50" } });
     const counter = await startFlakyProxy(small.url, 0);
     try {
-      const { params, record } = await runJob({ ...localJob, workers: { urls: [counter.url] } });
+      const { params, record } = await runJob(coordinator.url, { ...localJob, workers: { urls: [counter.url] } });
       expect(params).toEqual(reference);
       // 600 training rows: 6 steps, 2 rounds an epoch, each of 2 segments × 4 replicas; 9 evaluation requests besides.
       expect(record.progress.steps).toBe(6);
