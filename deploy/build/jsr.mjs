@@ -17,7 +17,7 @@ import { cp, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
-import ts from "typescript";
+import { rewriteImports } from "./rewrite-imports.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const out = join(root, ".build", "jsr");
@@ -59,18 +59,6 @@ function exportedAs(pkg, path) {
     if (posix.join(pkg.dir, file) === path) return posix.join(pkg.name, key);
   }
   return undefined;
-}
-
-/** Rewrites each import specifier of `text` (TypeScript's own scanner finds them, strings are left alone). */
-function rewriteImports(text, rewrite) {
-  let result = "";
-  let at = 0;
-  for (const { fileName, pos } of ts.preProcessFile(text, true, true).importedFiles) {
-    const start = text.indexOf(fileName, pos); // pos is at the opening quote
-    result += text.slice(at, start) + rewrite(fileName);
-    at = start + fileName.length;
-  }
-  return result + text.slice(at);
 }
 
 const problems = [];

@@ -14,7 +14,7 @@ import { existsSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
 import { dirname, join, posix, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import ts from "typescript";
+import { rewriteImports } from "./rewrite-imports.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const staging = join(root, ".build", "tsc");
@@ -69,18 +69,6 @@ function target(from, specifier) {
   const path = posix.normalize(posix.join(posix.dirname(from), specifier)).replace(/\.ts$/, ".js");
   if (!from.endsWith(".d.ts") || !path.endsWith(".js")) return path;
   return compiled.has(path.replace(/\.js$/, ".d.ts")) ? path.replace(/\.js$/, ".d.ts") : path;
-}
-
-/** Rewrites each import specifier of `text` (TypeScript's own scanner finds them, strings are left alone). */
-function rewriteImports(text, rewrite) {
-  let out = "";
-  let at = 0;
-  for (const { fileName, pos } of ts.preProcessFile(text, true, true).importedFiles) {
-    const start = text.indexOf(fileName, pos); // pos is at the opening quote
-    out += text.slice(at, start) + rewrite(fileName);
-    at = start + fileName.length;
-  }
-  return out + text.slice(at);
 }
 
 /** The specifier by which another package imports `path` of `pkg`, from pkg's exports map. */
