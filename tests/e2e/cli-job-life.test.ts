@@ -72,12 +72,14 @@ afterAll(async () => {
 describe("Ctrl-C, watch and --cancel-on-interrupt", () => {
   it("says the job goes on (id, watch and cancel commands), restores the cursor, and watch re-attaches", async () => {
     const file = await specFile("long", moons({ name: "long", epochs: 5000 }));
-    // On a terminal (script(1) gives it one), so the progress bar hides the cursor.
-    const train = start("script", ["-qfec", `${process.execPath} ${edgepropBin} train ${file} --watch --coordinator ${url}`, "/dev/null"], { CI: "" });
+    // On a terminal (script(1) gives it one), so the progress bar hides the cursor. script runs the
+    // command with $SHELL, and dash (root's /bin/sh in CI) forks rather than execs it: `exec` leaves
+    // one process, the CLI, for Ctrl-C to reach.
+    const train = start("script", ["-qfec", `exec ${process.execPath} ${edgepropBin} train ${file} --watch --coordinator ${url}`, "/dev/null"], { CI: "" });
     await waitFor(() => train.out.stdout, (o) => /epoch 2\/5000/.test(o) || train.child.exitCode !== null, "train --watch to show epoch 2", { timeoutMs: 60_000 });
     const id = /submitted job (\S+)/.exec(train.out.stdout)![1];
     expect(train.out.stdout).toContain("\x1b[?25l");
-    const node = descendantsOf(train.child.pid!).find(([, args]) => args.includes("bin.mjs train"));
+    const node = descendantsOf(train.child.pid!).find(([, args]) => args.startsWith(`${process.execPath} ${edgepropBin} train`));
     expect(node, "the CLI process under script").toBeDefined();
     process.kill(node![0], "SIGINT");
     expect(await within(train.exit, "train to exit after Ctrl-C", 30_000)).toBe(130);
