@@ -17,7 +17,7 @@ import { fillDropoutMask } from "../core/model/dropout.ts";
 import { initBatchNormState, initParameters } from "../core/model/parameters.ts";
 import { meanPlusPenalty } from "../core/model/regularization.ts";
 import { parseModelSpec, planModel } from "../core/model/spec.ts";
-import { adam, applyIfFinite, applyUpdates, descent } from "../core/optim/mod.ts";
+import { adam, applyIfFinite, applyUpdates, descendInPlace } from "../core/optim/mod.ts";
 import { computeRoundShard } from "../core/round.ts";
 import { tf, useBackend } from "../core/tf.ts";
 import { PROTOCOL, type RoundRequestInput } from "../core/wire/messages.ts";
@@ -69,10 +69,10 @@ const step = { inputs: batch.inputs.subarray(0, ROWS * 784), labels: (batch.labe
 const options = { step: 100, seed: 7, chunkSize: CHUNK, exactChunks: true };
 const opt = applyIfFinite(adam({ learningRate: 1e-3 }));
 const optState = opt.init(params);
-const inPlace = applyIfFinite(descent(adam({ learningRate: 1e-3 }).direction, () => 1e-3, { inPlace: true }));
+const direction = adam({ learningRate: 1e-3 }).direction;
 const copy = (x: Record<string, Float32Array>) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, v.slice()]));
-/** A state of the in-place optimizer's own (its moments are overwritten). */
-const ownState = () => inPlace.init(params);
+/** A state of the in-place step's own (it overwrites the moments). */
+const ownState = () => ({ ...direction.init(params), step: 0, learningRate: 0 });
 
 type Tensors = ReturnType<typeof gradients>;
 const phases: Record<string, Phase> = {
@@ -93,9 +93,15 @@ const phases: Record<string, Phase> = {
   "mean + penalty": { setup: gradients, run: (g) => meanPlusPenalty(plan, g as Tensors, params, {}, ROWS, ROWS * REPLICAS) },
   "optimizer (finite check, Adam, scale)": { setup: gradients, run: (g) => opt.update(g as Tensors, optState, params) },
   "apply updates": { setup: gradients, run: (g) => applyUpdates(params, g as Tensors) },
-  // What core/round.ts runs since the round writes into its own arrays (same bits).
-  "optimizer in place (descent inPlace)": { setup: () => ({ g: gradients(), s: ownState() }), run: (x) => inPlace.update((x as { g: Tensors }).g, (x as { s: typeof optState }).s, params) },
-  "apply updates into the parameters": { setup: () => ({ g: gradients(), p: copy(params) }), run: (x) => applyUpdates((x as { p: Tensors }).p, (x as { g: Tensors }).g, { into: (x as { p: Tensors }).p }) },
+  // What core/round.ts runs without a penalty: the three rows above in one pass over its own
+  // arrays (same bits). Fresh arrays each time here, so this row includes their first touch.
+  "descendInPlace (mean, finite check, Adam, scale, apply)": {
+    setup: () => ({ g: gradients(), s: ownState(), p: copy(params) }),
+    run: (x) => {
+      const { g, s, p } = x as { g: Tensors; s: ReturnType<typeof ownState>; p: Tensors };
+      return descendInPlace(direction, g, ROWS, s, 1e-3, p);
+    },
+  },
   "batch-norm statistics": { run: () => updateRunningStats(plan, batchNorm, moments) },
 };
 

@@ -19,7 +19,7 @@ import { computeGradients } from "./model/engine.ts";
 import { updateRunningStats } from "./model/batch-norm.ts";
 import type { NamedArrays } from "./model/parameters.ts";
 import { meanPlusPenalty } from "./model/regularization.ts";
-import { applyIfFinite, applyUpdates, descent, type DescentState } from "./optim/mod.ts";
+import { descendInPlace, type DescentState, type Direction } from "./optim/mod.ts";
 import { type RoundRequestInput, RoundRequestSchema, type RoundResponse, validateMessage } from "./wire/messages.ts";
 import { checkRoundRequest, type CheckedRound } from "./wire/request-check.ts";
 import { type Float32Tensor, wireFloat64, wireInt32, wireTensors } from "./wire/tensor.ts";
@@ -35,9 +35,9 @@ export function computeRoundShard(task: RoundRequestInput, limits: WorkerLimits 
 
 /** The inner steps of a planned round request. */
 export async function computeCheckedRound({ request, plan, inner }: CheckedRound): Promise<RoundShardResult> {
-  const direction = inner.direction as Parameters<typeof descent<object>>[0];
+  const direction = inner.direction as Direction<object>;
   // Copies: the reply's arrays belong to its receiver (WorkerPool), even where no step changed them.
-  let params: NamedArrays = copyOf(request.parameters);
+  const params: NamedArrays = copyOf(request.parameters);
   let batchNorm: NamedArrays = copyOf(request.batchNorm ?? {});
   let state: DescentState<object> = request.innerState
     ? { step: request.innerState.step, learningRate: 0, ...Object.fromEntries(Object.entries(request.innerState.moments).map(([name, t]) => [name, copyOf(t)])) }
@@ -61,18 +61,18 @@ export async function computeCheckedRound({ request, plan, inner }: CheckedRound
       },
       { step: request.step + h, seed: request.seed, chunkSize: request.chunkSize, exactChunks: request.deterministic },
     );
-    const gradients = meanPlusPenalty(plan, result.gradients!, params, request.regularization ?? {}, m, request.penaltyExamples.data[h]);
     // The sync step's optimizer at this step's rate: the same arithmetic, so H = 1 rounds match it.
     // In place: the round owns its gradients, moments and parameters (copies of the request's).
-    const rate = request.learningRates.data[h];
-    const opt = applyIfFinite(descent(direction, () => rate, { inPlace: true }));
-    const [updates, next] = opt.update(gradients, { inner: state, skipped: 0, consecutiveSkipped: 0 }, params);
-    if (next.skipped > 0) {
+    // Without a penalty the mean is taken in the optimizer's pass, with the same bits.
+    const reg = request.regularization ?? {};
+    const penalized = (reg.l2 ?? 0) !== 0 || (reg.l1 ?? 0) !== 0;
+    const sums = penalized ? meanPlusPenalty(plan, result.gradients!, params, reg, m, request.penaltyExamples.data[h]) : result.gradients!;
+    const next = descendInPlace(direction, sums, penalized ? 1 : m, state, request.learningRates.data[h], params);
+    if (next === null) {
       skipped[h] = 1;
     } else {
-      params = applyUpdates(params, updates, { into: params });
       batchNorm = updateRunningStats(plan, batchNorm, result.batchNorm);
-      state = next.inner;
+      state = next;
     }
     count[h] = m;
     loss[h] = result.lossSum;

@@ -62,24 +62,25 @@ export function adamDirection(beta1: number, beta2: number, epsilon: number): Di
       }
       return [d, { v, s }];
     },
-    updateInPlace(grads: NamedArrays, moments: AdamMoments, t: number): [NamedArrays, AdamMoments] {
+    applyInPlace(grads: NamedArrays, moments: AdamMoments, t: number, scale: number, params: NamedArrays, rows: number): AdamMoments {
       checkSameTensors(grads, moments.v, `update ${name}`, "state");
       checkSameTensors(grads, moments.s, `update ${name}`, "state");
       const k1 = 1 / (1 - intPow(beta1, t));
       const k2 = 1 / (1 - intPow(beta2, t));
       const b1 = beta1, b2 = beta2, a1 = c1, a2 = c2, eps = epsilon;
       for (const key of Object.keys(grads)) {
-        const g = grads[key], v = moments.v[key], s = moments.s[key], n = g.length;
+        const g = grads[key], v = moments.v[key], s = moments.s[key], w = params[key], n = g.length;
         for (let i = 0; i < n; i++) {
-          const gi = g[i];
+          const gi = Math.fround(g[i] / rows);
           const vi = b1 * v[i] + a1 * gi;
           const si = b2 * s[i] + a2 * gi * gi;
           v[i] = vi;
           s[i] = si;
-          g[i] = (vi * k1) / (Math.sqrt(si * k2) + eps);
+          // update() stores d in float32, descent rounds d·scale, applyUpdates rounds the sum.
+          w[i] += Math.fround(Math.fround((vi * k1) / (Math.sqrt(si * k2) + eps)) * scale);
         }
       }
-      return [grads, { v: moments.v, s: moments.s }];
+      return { v: moments.v, s: moments.s };
     },
   };
 }

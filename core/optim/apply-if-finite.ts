@@ -23,7 +23,7 @@ export interface ApplyIfFiniteOptions {
 }
 
 /** True when every value of every tensor is finite. */
-function allFinite(tensors: Readonly<NamedArrays>): boolean {
+export function allFinite(tensors: Readonly<NamedArrays>): boolean {
   for (const key of Object.keys(tensors)) if (firstNonFinite(tensors[key]) >= 0) return false;
   return true;
 }

@@ -5,38 +5,16 @@
 import { checkTensors } from "./named-arrays.ts";
 import type { DescentOptimizer, DescentState, Direction, NamedArrays } from "./types.ts";
 
-export interface DescentOptions {
-  /**
-   * Consume the gradients and the state's moments: the updates are written into the gradient
-   * arrays and the new moments into the old ones' (Direction.updateInPlace, where the direction
-   * has it), with the same bits. For a caller that owns both, such as a round's replica.
-   */
-  readonly inPlace?: boolean;
-}
-
 /**
  * Builds `W ← W − α_t·d_t` from a direction transform (`d_t`) and a learning-rate rule
  * (`α_t = rate(t)`, `t` the 0-based number of the update). `update` returns the updates
  * `u = −α_t·d_t` (each rounded to float32 once) and the state `{step: t + 1, learningRate: α_t,
  * ...moments}`; `init` gives `{step: 0, learningRate: rate(0), ...moments}`. A rate that is not a
- * finite number ≥ 0 throws a RangeError when it is used. Pure (no input is modified) unless
- * `options.inPlace`.
+ * finite number ≥ 0 throws a RangeError when it is used. Pure: no input is modified.
  */
-export function descent<M extends object>(
-  direction: Direction<M>,
-  rate: (step: number) => number,
-  options: DescentOptions = {},
-): DescentOptimizer<M> {
+export function descent<M extends object>(direction: Direction<M>, rate: (step: number) => number): DescentOptimizer<M> {
   const name = direction.name;
-  const rateAt = (step: number): number => {
-    const alpha = rate(step);
-    if (typeof alpha !== "number" || !(alpha >= 0) || alpha === Infinity) {
-      throw new RangeError(
-        `Cannot update ${name}: the learning rate must be a finite number >= 0, current value is ${alpha} (step ${step})`,
-      );
-    }
-    return alpha;
-  };
+  const rateAt = (step: number): number => checkRate(name, rate(step), step);
   return {
     name,
     direction,
@@ -48,9 +26,7 @@ export function descent<M extends object>(
     update(grads: Readonly<NamedArrays>, state: DescentState<M>): [NamedArrays, DescentState<M>] {
       const t = state.step;
       const alpha = rateAt(t);
-      const [updates, moments] = options.inPlace && direction.updateInPlace
-        ? direction.updateInPlace(grads as NamedArrays, state, t + 1)
-        : direction.update(grads, state, t + 1);
+      const [updates, moments] = direction.update(grads, state, t + 1);
       const scale = -alpha;
       for (const key of Object.keys(updates)) {
         const u = updates[key];
@@ -62,6 +38,14 @@ export function descent<M extends object>(
       return state.learningRate;
     },
   };
+}
+
+/** `alpha` when it is a finite number ≥ 0; otherwise a RangeError naming the optimizer and the step. */
+export function checkRate(name: string, alpha: number, step: number): number {
+  if (typeof alpha !== "number" || !(alpha >= 0) || alpha === Infinity) {
+    throw new RangeError(`Cannot update ${name}: the learning rate must be a finite number >= 0, current value is ${alpha} (step ${step})`);
+  }
+  return alpha;
 }
 
 /** A learning-rate rule that always gives `learningRate`. */

@@ -19,6 +19,7 @@ export { rmsprop, type RmspropMoments, type RmspropOptions, type RmspropState } 
 export { adam, type AdamMoments, type AdamOptions, type AdamState } from "./adam.ts";
 export { heavyBall, type HeavyBallMoments, type HeavyBallOptions, type HeavyBallState } from "./nesterov.ts";
 export { applyUpdates } from "./apply-updates.ts";
+export { descendInPlace } from "./descend-in-place.ts";
 export { applyIfFinite, type ApplyIfFiniteOptions, type ApplyIfFiniteState } from "./apply-if-finite.ts";
 export { withSchedule, type WithScheduleOptions } from "./with-schedule.ts";
 export { type AnyDescentOptimizer, optimizer, type OptimizerSpec } from "./from-spec.ts";

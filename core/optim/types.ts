@@ -34,11 +34,12 @@ export interface Direction<M> {
   init(params: Readonly<NamedArrays>): M;
   update(grads: Readonly<NamedArrays>, moments: M, t: number): [NamedArrays, M];
   /**
-   * `update` with the same bits, writing the direction into the arrays of `grads` and the new
-   * moments into those of `moments` instead of fresh ones (a large Float32Array costs more to
-   * allocate than to fill). For a caller that owns both and keeps no other reference to them.
+   * The mean `fround(sum/rows)` of gradient sums, `update`, the learning-rate scale and
+   * `applyUpdates` in one pass, with their bits: `W ← W + fround(scale·d)` written into `params`,
+   * the new moments into those of `moments`, the sums used as scratch; returns the new moments. For descendInPlace (a round's replica),
+   * which owns all three; directions without it take `update` and a second pass there.
    */
-  updateInPlace?(grads: NamedArrays, moments: M, t: number): [NamedArrays, M];
+  applyInPlace?(sums: NamedArrays, moments: M, t: number, scale: number, params: NamedArrays, rows: number): M;
 }
 
 /**
