@@ -1,15 +1,15 @@
 /**
  * Benchmark: measured scaling. Examples per second and time to a target dev error of the
  * reference MLP on builtin MNIST, side by side in one process: in process, sync steps on 1 and 2
- * Deno workers, and local-step rounds (K = 4 replicas, H inner steps) in process and on 1 and 2
- * workers; with the bytes per example each moves and the breakdown of its passes. The variants
- * run interleaved, several rounds, and the medians are compared.
+ * Deno workers, and local-step rounds (K = 4 replicas, H inner steps, with `innerState` reset and
+ * keep) in process and on 1 and 2 workers; with the bytes per example each moves and the breakdown
+ * of its passes. The variants run interleaved, several rounds, and the medians are compared.
  *
  * It also measures the constants of the scaling model (bench/scaling-model.ts) from the one- and
- * two-worker runs, through a pool wrapper that times each training pass and keeps its requests'
+ * two-worker runs (local mode: the reset runs), through a pool wrapper that times each training pass and keeps its requests'
  * timings and traffic, and writes them to bench/scaling-constants.json for the model's CLI.
  *
- * Run: node --expose-gc --import tsx bench/scaling.ts [--rounds N] [--write]
+ * Run: node --expose-gc --import tsx bench/scaling.ts [--rounds N] [--inner-steps H] [--write]
  */
 import { writeFileSync } from "node:fs";
 import os from "node:os";
